@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from planning import services
+from planning.forms import ProjectForm
+from squads import access
+from squads.access import Action
+from squads.views import PAGE_SIZE, add_service_errors
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    projects = access.projects_for(user).select_related("squad", "tech_lead", "principal_engineer")
+    context = {
+        "led_projects": list(projects.filter(tech_lead=user).order_by("name")),
+        "principal_projects": list(projects.filter(principal_engineer=user).order_by("name")),
+        "squads": list(access.squads_for(user).order_by("name")),
+    }
+    return render(request, "planning/dashboard.html", context)
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    projects = access.projects_for(request.user).select_related(
+        "squad", "tech_lead", "principal_engineer"
+    )
+    squads = access.squads_for(request.user).order_by("name")
+    squad_slug = request.GET.get("squad", "")
+    if squad_slug:
+        projects = projects.filter(squad__slug=squad_slug)
+    query = request.GET.get("q", "").strip()
+    if query:
+        projects = projects.filter(Q(name__icontains=query) | Q(summary__icontains=query))
+    page = Paginator(projects.order_by("squad__name", "name"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "planning/project_list.html",
+        {"page": page, "squads": squads, "squad_slug": squad_slug, "query": query},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request: HttpRequest, squad_slug: str) -> HttpResponse:
+    squad = access.get_squad_for(request.user, squad_slug)
+    access.require(request.user, Action.CREATE_PROJECT, squad)
+    form = ProjectForm(request.POST or None, squad=squad, initial={"tech_lead": request.user})
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.create_project(request.user, squad, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Project {project.name} is created.")
+            return redirect(project)
+    return render(request, "planning/project_form.html", {"form": form, "squad": squad})
+
+
+@login_required
+def project_detail(request: HttpRequest, squad_slug: str, project_slug: str) -> HttpResponse:
+    project = access.get_project_for(request.user, squad_slug, project_slug)
+    return render(
+        request,
+        "planning/project_detail.html",
+        {
+            "project": project,
+            "squad": project.squad,
+            "may_edit": access.can(request.user, Action.EDIT_PROJECT, project),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_edit(request: HttpRequest, squad_slug: str, project_slug: str) -> HttpResponse:
+    project = access.get_project_for(request.user, squad_slug, project_slug)
+    access.require(request.user, Action.EDIT_PROJECT, project)
+    form = ProjectForm(request.POST or None, squad=project.squad, instance=copy.copy(project))
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.update_project(request.user, project, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "The project is saved.")
+            return redirect(project)
+    return render(
+        request,
+        "planning/project_form.html",
+        {"form": form, "squad": project.squad, "project": project},
+    )

@@ -1,0 +1,108 @@
+"""Who may see what, and who may do what: the one place that answers both.
+
+Views and services fetch objects through the `*_for` / `get_*_for` functions,
+so an object the user may not see does not exist for them (404, never 403).
+`require` then checks an action on an object the user can see, and raises
+PermissionDenied (403) with a sentence saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from squads.models import Membership, Squad
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from planning.models import Project
+
+
+class Action(StrEnum):
+    MANAGE_MEMBERS = "manage_members"
+    EDIT_SQUAD_SETTINGS = "edit_squad_settings"
+    CREATE_PROJECT = "create_project"
+    EDIT_PROJECT = "edit_project"
+
+
+def role_in(user: User, squad: Squad) -> str | None:
+    """The user's role in the squad, or None when they are not a member."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(squad=squad, user=user).values_list("role", flat=True).first()
+
+
+def squads_for(user: User) -> QuerySet[Squad]:
+    """The squads the user is a member of."""
+    if not user.is_authenticated:
+        return Squad.objects.none()
+    return Squad.objects.filter(memberships__user=user)
+
+
+def projects_for(user: User) -> QuerySet[Project]:
+    """Projects of the user's squads, and projects where they are the principal engineer."""
+    from planning.models import Project
+
+    if not user.is_authenticated:
+        return Project.objects.none()
+    member_of = Membership.objects.filter(user=user).values("squad_id")
+    return Project.objects.filter(Q(squad_id__in=member_of) | Q(principal_engineer=user))
+
+
+def get_squad_for(user: User, slug: str) -> Squad:
+    squad = squads_for(user).filter(slug=slug).first()
+    if squad is None:
+        raise Http404("No such squad.")
+    return squad
+
+
+def get_project_for(user: User, squad_slug: str, project_slug: str) -> Project:
+    project = (
+        projects_for(user)
+        .select_related("squad", "tech_lead", "principal_engineer")
+        .filter(squad__slug=squad_slug, slug=project_slug)
+        .first()
+    )
+    if project is None:
+        raise Http404("No such project.")
+    return project
+
+
+def _is_squad_tech_lead(user: User, squad: Squad) -> bool:
+    return role_in(user, squad) == Membership.Role.TECH_LEAD
+
+
+def _may_edit_project(user: User, project: Project) -> bool:
+    return project.tech_lead_id == user.pk or _is_squad_tech_lead(user, project.squad)
+
+
+_RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
+    Action.MANAGE_MEMBERS: (_is_squad_tech_lead, "Only the squad's tech leads manage members."),
+    Action.EDIT_SQUAD_SETTINGS: (
+        _is_squad_tech_lead,
+        "Only the squad's tech leads change its settings.",
+    ),
+    Action.CREATE_PROJECT: (_is_squad_tech_lead, "Only the squad's tech leads create projects."),
+    Action.EDIT_PROJECT: (
+        _may_edit_project,
+        "Only the project's tech lead or the squad's tech leads edit a project.",
+    ),
+}
+
+
+def can(user: User, action: Action, obj: Any) -> bool:
+    if not user.is_authenticated:
+        return False
+    predicate, _ = _RULES[action]
+    return predicate(user, obj)
+
+
+def require(user: User, action: Action, obj: Any) -> None:
+    """Raise PermissionDenied, with the reason, unless the user may do `action` to `obj`."""
+    if not can(user, action, obj):
+        raise PermissionDenied(_RULES[action][1])
