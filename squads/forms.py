@@ -19,6 +19,13 @@ class SquadCreateForm(forms.ModelForm):
 
 
 class SquadSettingsForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        label="Webhook URL",
+        required=False,
+        assume_scheme="https",
+        help_text=Squad._meta.get_field("webhook_url").help_text,
+    )
+
     class Meta:
         model = Squad
         fields = [

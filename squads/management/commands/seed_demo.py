@@ -36,7 +36,13 @@ class Command(BaseCommand):
         User = get_user_model()
         if if_empty and User.objects.exists():
             self.stdout.write("The database already has users; demo data not loaded.")
-            return
+        else:
+            self._load(User)
+            self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        if User.objects.filter(username="lead").exists():
+            self._print_logins()
+
+    def _load(self, User) -> None:
         with transaction.atomic():
             people = {}
             for username, full_name, _ in DEMO_PEOPLE:
@@ -71,7 +77,8 @@ class Command(BaseCommand):
                     "principal_engineer": people["principal"],
                 },
             )
-        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+
+    def _print_logins(self) -> None:
         self.stdout.write(f"Demo logins (password for each: {DEMO_PASSWORD}):")
         for username, full_name, role in DEMO_PEOPLE:
             what = Membership.Role(role).label if role else "not a squad member"
