@@ -174,6 +174,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
     _default_result_backend = f"file://{CELERY_DATA_DIR / 'results'}"
+    for _folder in ("queue", "processed", "results"):
+        (CELERY_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
 else:
     _default_result_backend = CELERY_BROKER_URL
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", _default_result_backend)
