@@ -62,7 +62,9 @@ def update_project(actor: User, project: Project, **changes) -> Project:
     for field, value in changes.items():
         setattr(project, field, value)
     if not project.slug:
-        project.slug = unique_slug(Project, project.name, squad=project.squad)
+        project.slug = unique_slug(
+            Project, project.name, squad=project.squad, exclude_pk=project.pk
+        )
     try:
         with transaction.atomic():
             project.save()

@@ -26,11 +26,14 @@ SETTINGS_FIELDS = (
 )
 
 
-def unique_slug(model: type, base: str, *, max_length: int = 60, **scope: Any) -> str:
-    """`base` slugified, with -2, -3, … appended until no row in `scope` has it."""
+def unique_slug(
+    model: type, base: str, *, max_length: int = 60, exclude_pk: int | None = None, **scope: Any
+) -> str:
+    """`base` slugified, with -2, -3, … appended until no other row in `scope` has it."""
     root = slugify(base)[: max_length - 4] or "item"
+    others = model.objects.filter(**scope).exclude(pk=exclude_pk)
     candidate, n = root, 1
-    while model.objects.filter(slug=candidate, **scope).exists():
+    while others.filter(slug=candidate).exists():
         n += 1
         candidate = f"{root}-{n}"
     return candidate
@@ -62,9 +65,15 @@ def update_squad_settings(actor: User, squad: Squad, **changes: Any) -> Squad:
     return squad
 
 
+def _check_role(role: str) -> None:
+    if role not in Membership.Role.values:
+        raise ValidationError({"role": f"{role!r} is not a squad role."})
+
+
 @transaction.atomic
 def add_member(actor: User, squad: Squad, user: User, role: str) -> Membership:
     require(actor, Action.MANAGE_MEMBERS, squad)
+    _check_role(role)
     if not user.is_active:
         raise ValidationError({"user": f"{user.username} has been deactivated."})
     membership, created = Membership.objects.get_or_create(
@@ -97,8 +106,7 @@ def _membership_in(memberships: list[Membership], user: User) -> Membership:
 @transaction.atomic
 def change_role(actor: User, squad: Squad, user: User, role: str) -> Membership:
     require(actor, Action.MANAGE_MEMBERS, squad)
-    if role not in Membership.Role.values:
-        raise ValidationError({"role": f"{role!r} is not a squad role."})
+    _check_role(role)
     memberships = _locked_memberships(squad)
     membership = _membership_in(memberships, user)
     if membership.role == role:

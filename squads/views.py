@@ -11,8 +11,10 @@ from django.db.models import Count
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from squads import access, services
 from squads.access import Action
@@ -34,8 +36,10 @@ def add_service_errors(form: Form, error: ValidationError) -> None:
 
 @login_required
 def squad_list(request: HttpRequest) -> HttpResponse:
+    # Counting over a fresh queryset: squads_for's join on the user's own
+    # membership would otherwise make every member count 1.
     squads = (
-        access.squads_for(request.user)
+        Squad.objects.filter(pk__in=access.squads_for(request.user).values("pk"))
         .annotate(member_count=Count("memberships", distinct=True))
         .annotate(project_count=Count("projects", distinct=True))
         .order_by("name")
@@ -165,6 +169,12 @@ def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse
             return redirect(squad)
         return _members_answer(request, squad, error=" ".join(error.messages))
     note = f"{member.display_name} has left {squad.name}."
+    if member == request.user:
+        # They can no longer see the squad they just left.
+        messages.success(request, f"You have left {squad.name}.")
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("squads:list"))
+        return redirect("squads:list")
     if not request.htmx:
         messages.success(request, note)
     return _members_answer(request, squad, notice=note)

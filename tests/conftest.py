@@ -66,7 +66,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if _left_out:
         hints = "; ".join(NEEDS[name][1] for name in sorted(_missing))
         terminalreporter.write_line(
-            f"{len(_left_out)} tests left out: they need {', '.join(sorted(_missing))}. "
+            f"{len(_left_out)} test{'s' if len(_left_out) != 1 else ''} left out: "
+            f"they need {', '.join(sorted(_missing))}. "
             f"Provide them with: {hints}.",
             yellow=True,
             bold=True,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import socket
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from django.db import connection
 from config.celery import ping
 from squads.models import Membership, Squad
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import child_environ
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,7 @@ def process_env() -> dict[str, str]:
     if db["PASSWORD"]:
         database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
     return {
-        **os.environ,
+        **child_environ(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DJANGO_ENV": "development",
         "DEBUG": "false",
