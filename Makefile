@@ -21,7 +21,12 @@ $(VENV)/.installed: requirements-dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	@touch $@
 
-install: $(VENV)/.installed
+# Front-end packages (Mermaid), pinned in package-lock.json.
+node_modules/.installed: package-lock.json
+	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed node_modules/.installed
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -52,4 +57,4 @@ lock: install
 		--extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .celery staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .celery staticfiles .pytest_cache .ruff_cache

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from planning.models import Project
+from planning.models import Milestone, Project
 from squads.forms import UserByUsernameField
 
 User = get_user_model()
@@ -46,3 +46,70 @@ class ProjectForm(forms.ModelForm):
         # The squad is not a form field; set it before the model validates itself.
         self.instance.squad = self.squad
         super()._post_clean()
+
+
+class MilestoneForm(forms.ModelForm):
+    class Meta:
+        model = Milestone
+        fields = ["title", "goal", "due_on", "tech_lead"]
+        labels = {"due_on": "Due date"}
+        widgets = {
+            "goal": forms.Textarea(attrs={"rows": 4}),
+            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, project, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["tech_lead"].queryset = User.objects.filter(memberships__squad=project.squad)
+        self.fields["tech_lead"].label_from_instance = lambda u: f"{u.display_name} ({u.username})"
+        self.fields[
+            "tech_lead"
+        ].help_text = "Moves the milestone between phases and marks artifacts ready."
+
+    def _post_clean(self) -> None:
+        self.instance.project = self.project
+        super()._post_clean()
+
+
+class ArtifactBodyForm(forms.Form):
+    body = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "true", "class": "editor-text"}),
+    )
+    base_revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+
+class ArtifactNeedForm(forms.Form):
+    needed = forms.TypedChoiceField(
+        choices=[("yes", "Needed"), ("no", "Not needed")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        label="Is it needed for this milestone?",
+    )
+    not_needed_reason = forms.CharField(
+        required=False,
+        label="Why not",
+        widget=forms.Textarea(attrs={"rows": 2, "data_conditional": "true"}),
+        help_text="Required when it is not needed, e.g. “No new infrastructure in this milestone.”",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("needed") is False and not data.get("not_needed_reason", "").strip():
+            self.add_error("not_needed_reason", "Say why it is not needed.")
+        return data
+
+
+class MoveBackForm(forms.Form):
+    to = forms.ChoiceField(label="Back to")
+    note = forms.CharField(
+        label="Why",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Goes on the timeline, e.g. “Review asked for changes to the protocol spec.”",
+    )
+
+    def __init__(self, *args, phases: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = phases

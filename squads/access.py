@@ -20,7 +20,7 @@ from squads.models import Membership, Squad
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from planning.models import Project
+    from planning.models import Artifact, Milestone, Project
 
 
 class Action(StrEnum):
@@ -28,6 +28,11 @@ class Action(StrEnum):
     EDIT_SQUAD_SETTINGS = "edit_squad_settings"
     CREATE_PROJECT = "create_project"
     EDIT_PROJECT = "edit_project"
+    CREATE_MILESTONE = "create_milestone"
+    EDIT_MILESTONE = "edit_milestone"
+    MOVE_PHASE = "move_phase"
+    EDIT_ARTIFACT = "edit_artifact"
+    MARK_ARTIFACT = "mark_artifact"
 
 
 def role_in(user: User, squad: Squad) -> str | None:
@@ -73,12 +78,66 @@ def get_project_for(user: User, squad_slug: str, project_slug: str) -> Project:
     return project
 
 
+def milestones_for(user: User) -> QuerySet[Milestone]:
+    """Milestones of the projects the user may see."""
+    from planning.models import Milestone
+
+    return Milestone.objects.filter(project__in=projects_for(user))
+
+
+def get_milestone_for(user: User, squad_slug: str, project_slug: str, number: int) -> Milestone:
+    milestone = (
+        milestones_for(user)
+        .select_related("project__squad", "project__principal_engineer", "tech_lead")
+        .filter(project__squad__slug=squad_slug, project__slug=project_slug, number=number)
+        .first()
+    )
+    if milestone is None:
+        raise Http404("No such milestone.")
+    return milestone
+
+
+def get_artifact_for(user: User, milestone: Milestone, kind: str) -> Artifact:
+    """An artifact of a milestone already fetched through `get_milestone_for`."""
+    artifact = milestone.artifacts.select_related("updated_by").filter(kind=kind).first()
+    if artifact is None:
+        raise Http404("No such artifact.")
+    artifact.milestone = milestone
+    return artifact
+
+
 def _is_squad_tech_lead(user: User, squad: Squad) -> bool:
     return role_in(user, squad) == Membership.Role.TECH_LEAD
 
 
 def _may_edit_project(user: User, project: Project) -> bool:
     return project.tech_lead_id == user.pk or _is_squad_tech_lead(user, project.squad)
+
+
+def _may_create_milestone(user: User, project: Project) -> bool:
+    return _may_edit_project(user, project)
+
+
+def _is_milestone_tech_lead(user: User, milestone: Milestone) -> bool:
+    return milestone.tech_lead_id == user.pk
+
+
+def _may_edit_milestone(user: User, milestone: Milestone) -> bool:
+    return _is_milestone_tech_lead(user, milestone) or _is_squad_tech_lead(
+        user, milestone.project.squad
+    )
+
+
+def _may_edit_artifact(user: User, artifact: Artifact) -> bool:
+    """The milestone's tech lead always; squad engineers and tech leads while it is a draft."""
+    if _is_milestone_tech_lead(user, artifact.milestone):
+        return True
+    role = role_in(user, artifact.milestone.project.squad)
+    return role in (Membership.Role.TECH_LEAD, Membership.Role.ENGINEER) and not artifact.is_ready
+
+
+def _may_mark_artifact(user: User, artifact: Artifact) -> bool:
+    return _is_milestone_tech_lead(user, artifact.milestone)
 
 
 _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
@@ -91,6 +150,27 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.EDIT_PROJECT: (
         _may_edit_project,
         "Only the project's tech lead or the squad's tech leads edit a project.",
+    ),
+    Action.CREATE_MILESTONE: (
+        _may_create_milestone,
+        "Only the project's tech lead or the squad's tech leads create milestones.",
+    ),
+    Action.EDIT_MILESTONE: (
+        _may_edit_milestone,
+        "Only the milestone's tech lead or the squad's tech leads edit a milestone.",
+    ),
+    Action.MOVE_PHASE: (
+        _is_milestone_tech_lead,
+        "Only the milestone's tech lead moves it between phases.",
+    ),
+    Action.EDIT_ARTIFACT: (
+        _may_edit_artifact,
+        "Engineers edit drafts; once an artifact is ready only the milestone's tech lead "
+        "changes it.",
+    ),
+    Action.MARK_ARTIFACT: (
+        _may_mark_artifact,
+        "Only the milestone's tech lead marks artifacts ready or decides which are needed.",
     ),
 }
 

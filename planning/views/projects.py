@@ -72,13 +72,19 @@ def project_create(request: HttpRequest, squad_slug: str) -> HttpResponse:
 @login_required
 def project_detail(request: HttpRequest, squad_slug: str, project_slug: str) -> HttpResponse:
     project = access.get_project_for(request.user, squad_slug, project_slug)
+    milestones = project.milestones.select_related("tech_lead").order_by("-number")
+    page = Paginator(milestones, PAGE_SIZE).get_page(request.GET.get("page"))
+    for milestone in page.object_list:
+        milestone.project = project
     return render(
         request,
         "planning/project_detail.html",
         {
             "project": project,
             "squad": project.squad,
+            "page": page,
             "may_edit": access.can(request.user, Action.EDIT_PROJECT, project),
+            "may_create_milestone": access.can(request.user, Action.CREATE_MILESTONE, project),
         },
     )
 

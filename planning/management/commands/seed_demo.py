@@ -1,0 +1,161 @@
+"""Create a demo squad, its people and milestones in several phases, to log in and look around.
+
+Everything goes through the same services as the pages, so the demo holds
+only states that the product itself can reach.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from planning import demo_content as text
+from planning import services
+from planning.models import Milestone, Project
+from planning.workflow import ArtifactKind, ArtifactStatus, Phase
+from squads.models import Membership, Squad
+
+DEMO_PASSWORD = "squad-demo"
+
+# username, full name, role in the squad (None: not a member)
+DEMO_PEOPLE = [
+    ("lead", "Lena Tech-Lead", Membership.Role.TECH_LEAD),
+    ("eng1", "Ezra Engineer", Membership.Role.ENGINEER),
+    ("eng2", "Noor Engineer", Membership.Role.ENGINEER),
+    ("product", "Priya Product", Membership.Role.PRODUCT),
+    ("principal", "Paul Principal", None),
+    ("guest", "Gia Guest", None),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo squad, people and project (safe to run again)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when the database already has any user.",
+        )
+
+    def handle(self, *args, if_empty: bool = False, **options) -> None:
+        User = get_user_model()
+        if if_empty and User.objects.exists():
+            self.stdout.write("The database already has users; demo data not loaded.")
+        else:
+            self._load(User)
+            self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        if User.objects.filter(username="lead").exists():
+            self._print_logins()
+
+    def _load(self, User) -> None:
+        with transaction.atomic():
+            people = {}
+            for username, full_name, _ in DEMO_PEOPLE:
+                user, created = User.objects.get_or_create(
+                    username=username,
+                    defaults={"full_name": full_name, "email": f"{username}@example.com"},
+                )
+                if created:
+                    user.set_password(DEMO_PASSWORD)
+                    user.save(update_fields=["password"])
+                people[username] = user
+
+            squad, _ = Squad.objects.get_or_create(
+                slug="payments",
+                defaults={
+                    "name": "Payments Squad",
+                    "description": "Owns checkout, refunds and the payment provider integrations.",
+                },
+            )
+            for username, _, role in DEMO_PEOPLE:
+                if role is not None:
+                    Membership.objects.get_or_create(
+                        squad=squad, user=people[username], defaults={"role": role}
+                    )
+            project, _ = Project.objects.get_or_create(
+                squad=squad,
+                slug="card-vault",
+                defaults={
+                    "name": "Card Vault",
+                    "summary": "Store card tokens with the new PCI-compliant vault provider.",
+                    "tech_lead": people["lead"],
+                    "principal_engineer": people["principal"],
+                },
+            )
+            if not project.milestones.exists():
+                self._milestones(project, people)
+
+    def _milestones(self, project: Project, people: dict) -> None:
+        lead, eng = people["lead"], people["eng1"]
+
+        def write(milestone: Milestone, kind: str, body: str, author) -> None:
+            artifact = milestone.artifacts.get(kind=kind)
+            services.save_artifact_body(
+                author, artifact, body=body, base_revision=artifact.revision
+            )
+
+        def ready(milestone: Milestone, *kinds: str) -> None:
+            for kind in kinds:
+                services.mark_artifact(
+                    lead, milestone.artifacts.get(kind=kind), ArtifactStatus.READY
+                )
+
+        def advance(milestone: Milestone, to: str) -> Milestone:
+            return services.advance_phase(lead, milestone, to=to)
+
+        vault = services.create_milestone(
+            lead,
+            project,
+            title="Tokenise cards at checkout",
+            goal="Checkout sends card details to the vault provider; we keep only tokens.",
+        )
+        write(vault, ArtifactKind.SYSTEM_ARCHITECTURE, text.SYSTEM_ARCHITECTURE, lead)
+        write(vault, ArtifactKind.APPLICATION_ARCHITECTURE, text.APPLICATION_ARCHITECTURE, eng)
+        ready(vault, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
+        vault = advance(vault, Phase.PROTOCOLS)
+        write(vault, ArtifactKind.PROTOCOL_SPECS, text.PROTOCOL_SPECS, lead)
+        ready(vault, ArtifactKind.PROTOCOL_SPECS)
+        for kind, reason in [
+            (ArtifactKind.INFRASTRUCTURE_DIAGRAM, "No new infrastructure: the provider is SaaS."),
+            (ArtifactKind.FLOW_CHART, "The charge logic has no new branches."),
+        ]:
+            services.decide_artifact_need(
+                lead, vault.artifacts.get(kind=kind), needed=False, reason=reason
+            )
+        services.decide_artifact_need(
+            lead, vault.artifacts.get(kind=ArtifactKind.SEQUENCE_DIAGRAM), needed=True
+        )
+        vault = advance(vault, Phase.DESIGN_SPEC)
+        write(vault, ArtifactKind.SEQUENCE_DIAGRAM, text.SEQUENCE_DIAGRAM, eng)
+        write(vault, ArtifactKind.DESIGN_SPEC, text.DESIGN_SPEC, lead)
+        ready(vault, ArtifactKind.SEQUENCE_DIAGRAM, ArtifactKind.DESIGN_SPEC)
+        advance(vault, Phase.UNKNOWNS)
+
+        webhooks = services.create_milestone(
+            lead,
+            project,
+            title="Card updates from the network",
+            goal="Apply new expiry dates and tokens pushed by the card networks.",
+        )
+        write(webhooks, ArtifactKind.SYSTEM_ARCHITECTURE, text.WEBHOOK_SYSTEM, lead)
+        write(webhooks, ArtifactKind.APPLICATION_ARCHITECTURE, text.WEBHOOK_APPLICATION, eng)
+        ready(webhooks, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
+        webhooks = advance(webhooks, Phase.PROTOCOLS)
+        write(webhooks, ArtifactKind.PROTOCOL_SPECS, text.WEBHOOK_PROTOCOL_DRAFT, eng)
+
+        wallet = services.create_milestone(
+            lead, project, title="Saved cards in the wallet", goal="Show and manage saved cards."
+        )
+        write(wallet, ArtifactKind.SYSTEM_ARCHITECTURE, text.WALLET_SYSTEM_DRAFT, lead)
+
+    def _print_logins(self) -> None:
+        self.stdout.write(f"Demo logins (password for each: {DEMO_PASSWORD}):")
+        for username, full_name, role in DEMO_PEOPLE:
+            what = Membership.Role(role).label if role else "not a squad member"
+            if username == "principal":
+                what = "principal engineer of Card Vault"
+            elif username == "guest":
+                what = "outside the squad; invited to reviews"
+            self.stdout.write(f"  {username:<10} {full_name} — {what}")

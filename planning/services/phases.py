@@ -1,0 +1,150 @@
+"""The engine that moves milestones between phases, reading planning.workflow."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.dispatch import Signal
+
+from planning import workflow
+from planning.exceptions import GuardRefused
+from planning.models import Milestone
+from planning.services.activity import record
+from planning.workflow import ArtifactFacts, MilestoneFacts, Phase, Unmet
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+# Sent after the transaction that moved a milestone commits; receivers
+# (notifications, webhooks) never see a move that was rolled back.
+phase_changed = Signal()  # sender=Milestone, milestone, actor, from_phase, to_phase, note
+
+
+def milestone_facts(milestone: Milestone) -> MilestoneFacts:
+    """What the guards read, gathered in one query per kind of fact."""
+    artifacts = {
+        kind: ArtifactFacts(kind, status, needed, reason)
+        for kind, status, needed, reason in milestone.artifacts.values_list(
+            "kind", "status", "needed", "not_needed_reason"
+        )
+    }
+    return MilestoneFacts(
+        phase=milestone.phase, tech_lead_id=milestone.tech_lead_id, artifacts=artifacts
+    )
+
+
+def readiness(milestone: Milestone, facts: MilestoneFacts | None = None) -> dict:
+    """The next phase and what is missing before the milestone may move to it."""
+    facts = facts or milestone_facts(milestone)
+    upcoming, unmet = workflow.readiness(facts)
+    return {
+        "phase": milestone.phase,
+        "next_phase": upcoming,
+        "can_advance": upcoming is not None and not unmet,
+        "unmet": unmet,
+    }
+
+
+def transition(actor: User, milestone: Milestone, to: str, note: str = "") -> Milestone:
+    """Move to the next phase, or back to an earlier one with a note."""
+    if to not in workflow.PHASES:
+        raise ValidationError({"to": f"{to!r} is not a phase."})
+    if to == workflow.next_phase(milestone.phase):
+        return advance_phase(actor, milestone, to=to, note=note)
+    if to in workflow.earlier_phases(milestone.phase):
+        return move_back(actor, milestone, to=to, note=note)
+    raise ValidationError(
+        {
+            "to": f"From {Phase(milestone.phase).label} a milestone moves on to the next phase "
+            "or back to an earlier one."
+        }
+    )
+
+
+def _lock(milestone: Milestone, actor: User) -> tuple[Milestone, MilestoneFacts]:
+    locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
+    facts = milestone_facts(locked)
+    if not workflow.may_move(actor.pk, facts):
+        raise PermissionDenied("Only the milestone's tech lead moves it between phases.")
+    return locked, facts
+
+
+def _moved(locked: Milestone, actor: User, from_phase: str, note: str) -> None:
+    def announce() -> None:
+        phase_changed.send(
+            sender=Milestone,
+            milestone=locked,
+            actor=actor,
+            from_phase=from_phase,
+            to_phase=locked.phase,
+            note=note,
+        )
+
+    transaction.on_commit(announce)
+
+
+@transaction.atomic
+def advance_phase(actor: User, milestone: Milestone, *, to: str, note: str = "") -> Milestone:
+    """Move forward one phase, if the guard of that move holds now, under the row lock."""
+    locked, facts = _lock(milestone, actor)
+    if workflow.next_phase(locked.phase) != to:
+        raise GuardRefused(
+            f"The milestone is now in {Phase(locked.phase).label}; reload to see where it stands.",
+            [
+                Unmet(
+                    "phase_changed", f"The milestone already moved to {Phase(locked.phase).label}."
+                )
+            ],
+        )
+    unmet = workflow.unmet_for(facts, to)
+    if unmet:
+        raise GuardRefused(f"Not ready to move on to {Phase(to).label}.", unmet)
+    from_phase = locked.phase
+    locked.phase = to
+    locked.save(update_fields=["phase", "updated_at"])
+    record(
+        locked,
+        actor,
+        "phase_advanced",
+        f"{actor.display_name} moved the milestone on to {Phase(to).label}.",
+        from_phase=from_phase,
+        to_phase=to,
+        note=note,
+    )
+    _moved(locked, actor, from_phase, note)
+    return locked
+
+
+@transaction.atomic
+def move_back(actor: User, milestone: Milestone, *, to: str, note: str) -> Milestone:
+    """Move back to an earlier phase; the note says why (it goes on the timeline)."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say why the milestone moves back."})
+    locked, _ = _lock(milestone, actor)
+    if to not in workflow.earlier_phases(locked.phase):
+        raise GuardRefused(
+            f"The milestone is now in {Phase(locked.phase).label}; reload to see where it stands.",
+            [
+                Unmet(
+                    "phase_changed",
+                    f"{Phase(to).label} is not earlier than {Phase(locked.phase).label}.",
+                )
+            ],
+        )
+    from_phase = locked.phase
+    locked.phase = to
+    locked.save(update_fields=["phase", "updated_at"])
+    record(
+        locked,
+        actor,
+        "phase_moved_back",
+        f"{actor.display_name} moved the milestone back to {Phase(to).label}: {note}"[:300],
+        from_phase=from_phase,
+        to_phase=to,
+        note=note,
+    )
+    _moved(locked, actor, from_phase, note)
+    return locked

@@ -1,0 +1,247 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from planning import services
+from planning.diffs import diff_lines, diff_stats
+from planning.exceptions import EditConflict
+from planning.forms import ArtifactBodyForm, ArtifactNeedForm
+from planning.markdown import render_markdown
+from planning.models import Artifact
+from squads import access
+from squads.access import Action
+from squads.views import add_service_errors
+
+PREVIEW_LIMIT = 200_000  # characters; a preview of more is refused, not attempted
+
+
+def _artifact(request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str):
+    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
+    return access.get_artifact_for(request.user, milestone, kind)
+
+
+def _editor_context(request: HttpRequest, artifact: Artifact, form, **extra) -> dict:
+    milestone = artifact.milestone
+    body = form["body"].value() if form.is_bound else services.starting_text(artifact)
+    need_form = extra.pop("need_form", None) or ArtifactNeedForm(
+        initial={
+            "needed": {True: "yes", False: "no"}.get(artifact.needed),
+            "not_needed_reason": artifact.not_needed_reason,
+        }
+    )
+    return {
+        "artifact": artifact,
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "form": form,
+        "preview": render_markdown(body or ""),
+        "may_edit": access.can(request.user, Action.EDIT_ARTIFACT, artifact),
+        "may_mark": access.can(request.user, Action.MARK_ARTIFACT, artifact),
+        "need_form": need_form,
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def artifact_edit(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+) -> HttpResponse:
+    artifact = _artifact(request, squad_slug, project_slug, number, kind)
+    if request.method == "GET":
+        form = ArtifactBodyForm(
+            initial={"body": services.starting_text(artifact), "base_revision": artifact.revision}
+        )
+        return render(
+            request, "planning/artifact_edit.html", _editor_context(request, artifact, form)
+        )
+
+    access.require(request.user, Action.EDIT_ARTIFACT, artifact)
+    form = ArtifactBodyForm(request.POST)
+    if not form.is_valid() or request.POST.get("action") == "preview":
+        # Preview without JavaScript, or a form that lost its revision: show it again as typed.
+        return render(
+            request, "planning/artifact_edit.html", _editor_context(request, artifact, form)
+        )
+    try:
+        saved = services.save_artifact_body(
+            request.user,
+            artifact,
+            body=form.cleaned_data["body"],
+            base_revision=form.cleaned_data["base_revision"],
+        )
+    except EditConflict as conflict:
+        return _conflict(request, conflict)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return render(
+            request, "planning/artifact_edit.html", _editor_context(request, artifact, form)
+        )
+    if saved.revision == artifact.revision:
+        messages.info(request, "Nothing changed, so no new revision was made.")
+    else:
+        messages.success(request, f"Saved as revision {saved.revision}.")
+    return redirect(saved.get_absolute_url())
+
+
+def _conflict(request: HttpRequest, conflict: EditConflict) -> HttpResponse:
+    current = conflict.current
+    theirs = current.body
+    mine = conflict.attempted_body
+    lines = diff_lines(theirs, mine)
+    added, removed = diff_stats(lines)
+    form = ArtifactBodyForm(initial={"body": mine, "base_revision": current.revision})
+    context = {
+        "artifact": current,
+        "milestone": current.milestone,
+        "project": current.milestone.project,
+        "squad": current.milestone.project.squad,
+        "conflict": conflict,
+        "form": form,
+        "current_html": render_markdown(theirs),
+        "diff": lines,
+        "added": added,
+        "removed": removed,
+        "latest_author": current.revisions.select_related("author").first(),
+    }
+    return render(request, "planning/artifact_conflict.html", context, status=409)
+
+
+@login_required
+@require_POST
+def artifact_preview(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+) -> HttpResponse:
+    _artifact(request, squad_slug, project_slug, number, kind)
+    body = request.POST.get("body", "")
+    if len(body) > PREVIEW_LIMIT:
+        return HttpResponse(
+            '<p class="alert alert-error">This text is too long to preview.</p>', status=200
+        )
+    return render(
+        request, "planning/artifact_edit.html#preview", {"preview": render_markdown(body)}
+    )
+
+
+@login_required
+@require_POST
+def artifact_status(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+) -> HttpResponse:
+    artifact = _artifact(request, squad_slug, project_slug, number, kind)
+    access.require(request.user, Action.MARK_ARTIFACT, artifact)
+    status = request.POST.get("status", "")
+    try:
+        artifact = services.mark_artifact(request.user, artifact, status)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"{artifact.get_kind_display()} is {artifact.get_status_display().lower()}."
+        )
+    return redirect(_safe_next(request) or artifact.get_absolute_url())
+
+
+@login_required
+@require_POST
+def artifact_need(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+) -> HttpResponse:
+    artifact = _artifact(request, squad_slug, project_slug, number, kind)
+    access.require(request.user, Action.MARK_ARTIFACT, artifact)
+    need_form = ArtifactNeedForm(request.POST)
+    if need_form.is_valid():
+        try:
+            services.decide_artifact_need(
+                request.user,
+                artifact,
+                needed=need_form.cleaned_data["needed"],
+                reason=need_form.cleaned_data["not_needed_reason"],
+            )
+        except ValidationError as error:
+            add_service_errors(need_form, error)
+        else:
+            messages.success(request, "The decision is saved.")
+            return redirect(artifact.get_absolute_url())
+    form = ArtifactBodyForm(
+        initial={"body": services.starting_text(artifact), "base_revision": artifact.revision}
+    )
+    context = _editor_context(request, artifact, form, need_form=need_form)
+    return render(request, "planning/artifact_edit.html", context, status=400)
+
+
+@login_required
+def artifact_history(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+) -> HttpResponse:
+    artifact = _artifact(request, squad_slug, project_slug, number, kind)
+    revisions = artifact.revisions.select_related("author").defer("body").order_by("-number")
+    return render(
+        request,
+        "planning/artifact_history.html",
+        {
+            "artifact": artifact,
+            "milestone": artifact.milestone,
+            "project": artifact.milestone.project,
+            "revisions": revisions,
+        },
+    )
+
+
+def _revision_number(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        raise Http404("No such revision.") from None
+
+
+@login_required
+def artifact_diff(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+) -> HttpResponse:
+    artifact = _artifact(request, squad_slug, project_slug, number, kind)
+    new_number = _revision_number(request.GET.get("b"), artifact.revision)
+    old_number = _revision_number(request.GET.get("a"), max(new_number - 1, 0))
+    if old_number > new_number:
+        old_number, new_number = new_number, old_number
+    bodies = dict(
+        artifact.revisions.filter(number__in=[old_number, new_number]).values_list("number", "body")
+    )
+    if new_number not in bodies or (old_number != 0 and old_number not in bodies):
+        raise Http404("No such revision.")
+    lines = diff_lines(bodies.get(old_number, ""), bodies[new_number])
+    added, removed = diff_stats(lines)
+    return render(
+        request,
+        "planning/artifact_diff.html",
+        {
+            "artifact": artifact,
+            "milestone": artifact.milestone,
+            "project": artifact.milestone.project,
+            "old_number": old_number,
+            "new_number": new_number,
+            "diff": lines,
+            "added": added,
+            "removed": removed,
+            "numbers": list(
+                artifact.revisions.order_by("-number").values_list("number", flat=True)
+            ),
+        },
+    )
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    """The `next` address of a form, when it stays on this site."""
+    url = request.POST.get("next")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from planning import services, workflow
+from planning.exceptions import GuardRefused
+from planning.forms import MilestoneForm, MoveBackForm
+from planning.models import Milestone
+from planning.workflow import ON_NEED_KINDS, Phase
+from squads import access
+from squads.access import Action
+from squads.views import add_service_errors
+
+TIMELINE_ON_PAGE = 15
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def milestone_create(request: HttpRequest, squad_slug: str, project_slug: str) -> HttpResponse:
+    project = access.get_project_for(request.user, squad_slug, project_slug)
+    access.require(request.user, Action.CREATE_MILESTONE, project)
+    form = MilestoneForm(
+        request.POST or None, project=project, initial={"tech_lead": project.tech_lead}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            milestone = services.create_milestone(request.user, project, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Milestone {milestone.number} is created.")
+            return redirect(milestone)
+    return render(request, "planning/milestone_form.html", {"form": form, "project": project})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def milestone_edit(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
+    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
+    access.require(request.user, Action.EDIT_MILESTONE, milestone)
+    form = MilestoneForm(
+        request.POST or None, project=milestone.project, instance=copy.copy(milestone)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_milestone(request.user, milestone, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "The milestone is saved.")
+            return redirect(milestone)
+    return render(
+        request,
+        "planning/milestone_form.html",
+        {"form": form, "project": milestone.project, "milestone": milestone},
+    )
+
+
+def _phase_steps(milestone: Milestone) -> list[dict]:
+    current = milestone.phase_index
+    return [
+        {
+            "value": value,
+            "label": label,
+            "number": index + 1,
+            "state": "done" if index < current else "current" if index == current else "todo",
+        }
+        for index, (value, label) in enumerate(Phase.choices)
+    ]
+
+
+def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
+    artifacts = list(milestone.artifacts.select_related("updated_by").order_by("id"))
+    for artifact in artifacts:
+        artifact.milestone = milestone
+    facts = services.milestone_facts(milestone)
+    readiness = services.readiness(milestone, facts)
+    earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
+    activities = list(
+        milestone.activities.select_related("actor").order_by("-created_at", "-id")[
+            : TIMELINE_ON_PAGE + 1
+        ]
+    )
+    return {
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "steps": _phase_steps(milestone),
+        "readiness": readiness,
+        "next_phase_label": Phase(readiness["next_phase"]).label
+        if readiness["next_phase"]
+        else None,
+        "artifacts": artifacts,
+        "required_artifacts": [a for a in artifacts if a.kind not in ON_NEED_KINDS],
+        "on_need_artifacts": [a for a in artifacts if a.kind in ON_NEED_KINDS],
+        "may_move": access.can(request.user, Action.MOVE_PHASE, milestone),
+        "may_edit": access.can(request.user, Action.EDIT_MILESTONE, milestone),
+        "move_back_form": extra.pop("move_back_form", None)
+        or (MoveBackForm(phases=earlier) if earlier else None),
+        "activities": activities[:TIMELINE_ON_PAGE],
+        "more_activities": len(activities) > TIMELINE_ON_PAGE,
+        **extra,
+    }
+
+
+@login_required
+def milestone_detail(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
+    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
+    return render(request, "planning/milestone_detail.html", milestone_context(request, milestone))
+
+
+@login_required
+@require_POST
+def milestone_transition(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
+    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
+    access.require(request.user, Action.MOVE_PHASE, milestone)
+    to = request.POST.get("to", "")
+    note = request.POST.get("note", "")
+    try:
+        moved = services.transition(request.user, milestone, to, note)
+    except GuardRefused as refusal:
+        context = milestone_context(request, milestone, refusal=refusal)
+        return render(request, "planning/milestone_detail.html", context, status=409)
+    except ValidationError as error:
+        earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
+        form = MoveBackForm(request.POST, phases=earlier)
+        form.is_valid()
+        add_service_errors(form, error)
+        context = milestone_context(request, milestone, move_back_form=form, move_back_open=True)
+        return render(request, "planning/milestone_detail.html", context, status=400)
+    messages.success(request, f"The milestone is now in {Phase(moved.phase).label}.")
+    return redirect(moved)
+
+
+@login_required
+def milestone_timeline(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
+    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
+    activities = milestone.activities.select_related("actor").order_by("-created_at", "-id")
+    page = Paginator(activities, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "planning/milestone_timeline.html",
+        {"milestone": milestone, "project": milestone.project, "page": page},
+    )

@@ -1,0 +1,180 @@
+"""The milestone workflow: its phases, the guard of every forward move, and who may move.
+
+Pure Python on plain data (`MilestoneFacts`), so every rule here is testable
+without a database. `planning.services.workflow` gathers the facts, calls
+`unmet_for` inside a locked transaction and writes the move. The same unmet
+list drives the milestone page, the API's readiness and a refused move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from django.db import models
+
+
+class Phase(models.TextChoices):
+    ARCHITECTURE = "architecture", "Architecture"
+    PROTOCOLS = "protocols", "Protocols"
+    DESIGN_SPEC = "design_spec", "Design spec"
+    UNKNOWNS = "unknowns", "Unknowns"
+    DESIGN_REVIEW = "design_review", "Design review"
+    KICKOFF = "kickoff", "Kick-off"
+    TASK_BREAKOUT = "task_breakout", "Task breakout"
+    DONE = "done", "Done"
+
+
+PHASES: list[str] = list(Phase.values)
+
+
+class ArtifactKind(models.TextChoices):
+    SYSTEM_ARCHITECTURE = "system_architecture", "Scoped system architecture diagram"
+    APPLICATION_ARCHITECTURE = "application_architecture", "Application architecture"
+    PROTOCOL_SPECS = "protocol_specs", "Scoped protocol specifications"
+    INFRASTRUCTURE_DIAGRAM = "infrastructure_diagram", "Infrastructure diagram"
+    SEQUENCE_DIAGRAM = "sequence_diagram", "Sequence diagram"
+    FLOW_CHART = "flow_chart", "Flow chart"
+    DESIGN_SPEC = "design_spec", "Detailed design spec"
+
+
+ARTIFACT_KINDS: list[str] = list(ArtifactKind.values)
+ON_NEED_KINDS = frozenset(
+    {ArtifactKind.INFRASTRUCTURE_DIAGRAM, ArtifactKind.SEQUENCE_DIAGRAM, ArtifactKind.FLOW_CHART}
+)
+
+
+class ArtifactStatus(models.TextChoices):
+    MISSING = "missing", "Missing"
+    DRAFT = "draft", "Draft"
+    READY = "ready", "Ready"
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """One thing still missing before a move: a stable code, a sentence, where to fix it."""
+
+    code: str
+    message: str
+    artifact_kind: str = ""
+
+
+@dataclass(frozen=True)
+class ArtifactFacts:
+    kind: str
+    status: str
+    needed: bool | None = None
+    not_needed_reason: str = ""
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == ArtifactStatus.READY
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    """What the guards read about one milestone, gathered by the services."""
+
+    phase: str
+    tech_lead_id: int | None
+    artifacts: Mapping[str, ArtifactFacts] = field(default_factory=dict)
+
+
+Guard = Callable[[MilestoneFacts], list[Unmet]]
+
+
+def _title(kind: str) -> str:
+    return ArtifactKind(kind).label
+
+
+def artifacts_ready(*kinds: str) -> Guard:
+    """Guard: each of `kinds` is marked ready."""
+
+    def guard(facts: MilestoneFacts) -> list[Unmet]:
+        unmet = []
+        for kind in kinds:
+            artifact = facts.artifacts.get(kind)
+            if artifact is None or not artifact.is_ready:
+                unmet.append(
+                    Unmet(f"artifact_not_ready:{kind}", f"{_title(kind)} is not ready.", kind)
+                )
+        return unmet
+
+    guard.__name__ = f"artifacts_ready({', '.join(kinds)})"
+    return guard
+
+
+def on_need_kinds_decided(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: every on-need diagram is decided: needed, or not needed with a reason."""
+    unmet = []
+    for kind in ARTIFACT_KINDS:
+        if kind not in ON_NEED_KINDS:
+            continue
+        artifact = facts.artifacts.get(kind)
+        if artifact is None or artifact.needed is None:
+            unmet.append(
+                Unmet(
+                    f"need_undecided:{kind}",
+                    f"Decide whether the {_title(kind).lower()} is needed.",
+                    kind,
+                )
+            )
+        elif artifact.needed is False and not artifact.not_needed_reason.strip():
+            unmet.append(
+                Unmet(
+                    f"not_needed_reason_missing:{kind}",
+                    f"Say why the {_title(kind).lower()} is not needed.",
+                    kind,
+                )
+            )
+    return unmet
+
+
+def needed_artifacts_ready(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: every on-need diagram marked needed is ready."""
+    return [
+        Unmet(f"artifact_not_ready:{kind}", f"{_title(kind)} is marked needed but not ready.", kind)
+        for kind in ARTIFACT_KINDS
+        if kind in ON_NEED_KINDS
+        and (artifact := facts.artifacts.get(kind)) is not None
+        and artifact.needed is True
+        and not artifact.is_ready
+    ]
+
+
+# The guard of each forward move, keyed by the phase it moves *to*. A move
+# whose guard reads models that do not exist yet gets its guard with them.
+FORWARD_GUARDS: dict[str, list[Guard]] = {
+    Phase.PROTOCOLS: [
+        artifacts_ready(ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
+    ],
+    Phase.DESIGN_SPEC: [artifacts_ready(ArtifactKind.PROTOCOL_SPECS), on_need_kinds_decided],
+    Phase.UNKNOWNS: [artifacts_ready(ArtifactKind.DESIGN_SPEC), needed_artifacts_ready],
+}
+
+
+def next_phase(phase: str) -> str | None:
+    index = PHASES.index(phase)
+    return PHASES[index + 1] if index + 1 < len(PHASES) else None
+
+
+def earlier_phases(phase: str) -> list[str]:
+    return PHASES[: PHASES.index(phase)]
+
+
+def unmet_for(facts: MilestoneFacts, to: str) -> list[Unmet]:
+    """Everything still missing before the milestone may move forward to `to`."""
+    return [item for guard in FORWARD_GUARDS.get(to, []) for item in guard(facts)]
+
+
+def readiness(facts: MilestoneFacts) -> tuple[str | None, list[Unmet]]:
+    """The next phase and what is missing to reach it (empty when it may move)."""
+    upcoming = next_phase(facts.phase)
+    if upcoming is None:
+        return None, []
+    return upcoming, unmet_for(facts, upcoming)
+
+
+def may_move(actor_id: int | None, facts: MilestoneFacts) -> bool:
+    """Only the milestone's own tech lead moves it, forward or back."""
+    return actor_id is not None and actor_id == facts.tech_lead_id
