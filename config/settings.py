@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "planning.context_processors.navigation",
             ],
             "builtins": ["template_partials.templatetags.partials"],
             "loaders": [
@@ -169,7 +170,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Celery: Redis (or any broker URL) when CELERY_BROKER_URL is set; otherwise a
 # folder-based transport, so that a fresh machine runs reminders with no server.
 CELERY_DATA_DIR = BASE_DIR / ".celery"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = CELERY_DATA_DIR / "queue"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -32,3 +32,7 @@ class EditConflict(Exception):
         self.current = current
         self.attempted_body = attempted_body
         self.base_revision = base_revision
+
+
+class DeferralConflict(Exception):
+    """A deferral cannot be requested or decided in the state it is in (one pending at a time)."""

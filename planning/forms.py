@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from planning.models import Milestone, Project
+from planning.models import Milestone, Project, Unknown
 from squads.forms import UserByUsernameField
 
 User = get_user_model()
@@ -113,3 +113,124 @@ class MoveBackForm(forms.Form):
     def __init__(self, *args, phases: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to"].choices = phases
+
+
+class _SquadMemberChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.display_name
+
+
+def squad_members(squad):
+    return User.objects.filter(memberships__squad=squad).order_by("full_name", "username")
+
+
+class UnknownAddForm(forms.ModelForm):
+    class Meta:
+        model = Unknown
+        fields = ["title", "priority", "owner", "due_on", "vendor"]
+        labels = {"due_on": "Due", "vendor": "Waiting on (vendor)"}
+        field_classes = {"owner": _SquadMemberChoice}
+        widgets = {
+            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "title": forms.TextInput(attrs={"placeholder": "What don't we know yet?"}),
+        }
+
+    def __init__(self, *args, milestone, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = squad_members(milestone.project.squad)
+        self.fields["owner"].empty_label = "No owner yet"
+
+
+class UnknownEditForm(forms.ModelForm):
+    ticket_url = forms.URLField(
+        label="Ticket link", required=False, max_length=500, assume_scheme="https"
+    )
+
+    class Meta:
+        model = Unknown
+        fields = [
+            "title",
+            "priority",
+            "status",
+            "owner",
+            "due_on",
+            "vendor",
+            "vendor_contacted_on",
+            "ticket_url",
+            "detail",
+        ]
+        labels = {
+            "due_on": "Due",
+            "vendor_contacted_on": "Vendor contacted on",
+            "ticket_url": "Ticket link",
+            "detail": "Detail (Markdown)",
+        }
+        field_classes = {"owner": _SquadMemberChoice}
+        widgets = {
+            "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "vendor_contacted_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "detail": forms.Textarea(attrs={"rows": 6}),
+        }
+
+    def __init__(self, *args, milestone, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = squad_members(milestone.project.squad)
+        self.fields["owner"].empty_label = "No owner yet"
+        # Resolving and deferring have their own forms; offer them here only
+        # when the unknown already is so (to keep it, or reopen it).
+        current = self.instance.status
+        self.fields["status"].choices = [
+            (value, label)
+            for value, label in Unknown.Status.choices
+            if value in Unknown.ACTIVE_STATUSES or value == current
+        ]
+
+
+class ResolveForm(forms.Form):
+    resolution = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="What we found out, or decided."
+    )
+
+
+class UnknownCommentForm(forms.Form):
+    body = forms.CharField(
+        label="Add to the discussion",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "What do you know? Markdown works."}
+        ),
+    )
+
+
+class DeferralRequestForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Why this can be answered later."
+    )
+    defer_until = forms.CharField(
+        max_length=120,
+        label="Until",
+        help_text="A date or a later milestone, e.g. “M4” or “2027-03-01”.",
+    )
+
+
+class DeferralDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "data_conditional": "true"}),
+        help_text="Required to reject.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "reject" and not data.get("note", "").strip():
+            self.add_error("note", "Say why the deferral is rejected.")
+        return data
+
+
+class UnknownRowForm(UnknownEditForm):
+    """The few fields edited in place in a row of the unknowns table."""
+
+    class Meta(UnknownEditForm.Meta):
+        fields = ["title", "priority", "status", "owner", "due_on"]

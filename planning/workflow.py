@@ -57,6 +57,7 @@ class Unmet:
     code: str
     message: str
     artifact_kind: str = ""
+    unknown_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,28 @@ class ArtifactFacts:
 
 
 @dataclass(frozen=True)
+class UnknownFacts:
+    key: str
+    title: str
+    priority: str
+    status: str
+    owner_id: int | None = None
+    vendor_contacted: bool = False
+
+    @property
+    def is_settled(self) -> bool:
+        # "deferred" is only ever set by an approved deferral request.
+        return self.status in ("resolved", "deferred")
+
+
+@dataclass(frozen=True)
 class MilestoneFacts:
     """What the guards read about one milestone, gathered by the services."""
 
     phase: str
     tech_lead_id: int | None
     artifacts: Mapping[str, ArtifactFacts] = field(default_factory=dict)
+    unknowns: tuple[UnknownFacts, ...] = ()
 
 
 Guard = Callable[[MilestoneFacts], list[Unmet]]
@@ -142,6 +159,47 @@ def needed_artifacts_ready(facts: MilestoneFacts) -> list[Unmet]:
     ]
 
 
+def unknowns_have_owners(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: every unknown has someone answering it."""
+    return [
+        Unmet(
+            f"unknown_without_owner:{u.key}",
+            f"{u.key} “{u.title}” has no owner.",
+            unknown_key=u.key,
+        )
+        for u in facts.unknowns
+        if u.owner_id is None
+    ]
+
+
+def blockers_handled(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: every blocker is resolved, deferred with approval, or waits on a contacted vendor."""
+    return [
+        Unmet(
+            f"blocker_open:{u.key}",
+            f"Blocker {u.key} “{u.title}” is not resolved, deferred, or waiting on a contacted vendor.",
+            unknown_key=u.key,
+        )
+        for u in facts.unknowns
+        if u.priority == "blocker"
+        and not u.is_settled
+        and not (u.status == "waiting_on_vendor" and u.vendor_contacted)
+    ]
+
+
+def no_unsettled_unknowns(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: every unknown is resolved or deferred with approval."""
+    return [
+        Unmet(
+            f"unknown_unsettled:{u.key}",
+            f"{u.key} “{u.title}” is neither resolved nor deferred.",
+            unknown_key=u.key,
+        )
+        for u in facts.unknowns
+        if not u.is_settled
+    ]
+
+
 # The guard of each forward move, keyed by the phase it moves *to*. A move
 # whose guard reads models that do not exist yet gets its guard with them.
 FORWARD_GUARDS: dict[str, list[Guard]] = {
@@ -150,6 +208,8 @@ FORWARD_GUARDS: dict[str, list[Guard]] = {
     ],
     Phase.DESIGN_SPEC: [artifacts_ready(ArtifactKind.PROTOCOL_SPECS), on_need_kinds_decided],
     Phase.UNKNOWNS: [artifacts_ready(ArtifactKind.DESIGN_SPEC), needed_artifacts_ready],
+    Phase.DESIGN_REVIEW: [unknowns_have_owners, blockers_handled],
+    Phase.DONE: [no_unsettled_unknowns],
 }
 
 

@@ -20,7 +20,7 @@ from squads.models import Membership, Squad
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from planning.models import Artifact, Milestone, Project
+    from planning.models import Artifact, DeferralRequest, Milestone, Project, Unknown
 
 
 class Action(StrEnum):
@@ -33,6 +33,9 @@ class Action(StrEnum):
     MOVE_PHASE = "move_phase"
     EDIT_ARTIFACT = "edit_artifact"
     MARK_ARTIFACT = "mark_artifact"
+    EDIT_UNKNOWN = "edit_unknown"
+    DISCUSS_UNKNOWN = "discuss_unknown"
+    REQUEST_DEFERRAL = "request_deferral"
 
 
 def role_in(user: User, squad: Squad) -> str | None:
@@ -106,6 +109,25 @@ def get_artifact_for(user: User, milestone: Milestone, kind: str) -> Artifact:
     return artifact
 
 
+def get_unknown_for(user: User, milestone: Milestone, key: str) -> Unknown:
+    """An unknown by its key (U-3) within a milestone fetched through `get_milestone_for`."""
+    number = key.upper().removeprefix("U-")
+    if not number.isdigit():
+        raise Http404("No such unknown.")
+    unknown = milestone.unknowns.select_related("owner").filter(number=int(number)).first()
+    if unknown is None:
+        raise Http404("No such unknown.")
+    unknown.milestone = milestone
+    return unknown
+
+
+def deferrals_for(user: User) -> QuerySet[DeferralRequest]:
+    """Deferral requests of the unknowns the user may see."""
+    from planning.models import DeferralRequest
+
+    return DeferralRequest.objects.filter(unknown__milestone__in=milestones_for(user))
+
+
 def _is_squad_tech_lead(user: User, squad: Squad) -> bool:
     return role_in(user, squad) == Membership.Role.TECH_LEAD
 
@@ -140,6 +162,14 @@ def _may_mark_artifact(user: User, artifact: Artifact) -> bool:
     return _is_milestone_tech_lead(user, artifact.milestone)
 
 
+def _is_squad_member(user: User, milestone: Milestone) -> bool:
+    return role_in(user, milestone.project.squad) is not None
+
+
+def _may_discuss(user: User, milestone: Milestone) -> bool:
+    return milestone.project.principal_engineer_id == user.pk or _is_squad_member(user, milestone)
+
+
 _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.MANAGE_MEMBERS: (_is_squad_tech_lead, "Only the squad's tech leads manage members."),
     Action.EDIT_SQUAD_SETTINGS: (
@@ -171,6 +201,15 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.MARK_ARTIFACT: (
         _may_mark_artifact,
         "Only the milestone's tech lead marks artifacts ready or decides which are needed.",
+    ),
+    Action.EDIT_UNKNOWN: (_is_squad_member, "Only squad members add and change unknowns."),
+    Action.DISCUSS_UNKNOWN: (
+        _may_discuss,
+        "Only squad members and the principal engineer discuss unknowns.",
+    ),
+    Action.REQUEST_DEFERRAL: (
+        _is_milestone_tech_lead,
+        "Only the milestone's tech lead asks to defer an unknown.",
     ),
 }
 

@@ -15,10 +15,12 @@ from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, Use
 pytestmark = pytest.mark.django_db
 
 # Session, user, page count, my squads (for the filter), the page of projects
-# with their squad and people joined in.
-PROJECT_LIST_BUDGET = 5
-# Session, user, projects I lead, projects I vet, my squads.
-DASHBOARD_BUDGET = 5
+# with their squad and people joined in, the navigation counts.
+PROJECT_LIST_BUDGET = 6
+# Session, user, navigation counts, my unknowns, deferrals waiting for me,
+# unread notifications, milestones I lead, projects I lead, projects I vet,
+# my squads.
+DASHBOARD_BUDGET = 10
 
 
 def create_url() -> str:
@@ -393,7 +395,7 @@ def test_dashboard_lists_the_projects_i_lead(client_for, project, tech_lead):
     assert response.context["principal_projects"] == []
     page = response.content.decode()
     assert "Card Vault" in page
-    assert "No project names you as its principal engineer." in page
+    assert "Projects where I am principal engineer" not in page
 
 
 def test_dashboard_lists_the_projects_where_i_am_principal(client_for, project, principal):
@@ -416,7 +418,7 @@ def test_dashboard_shows_empty_states_to_a_member_with_nothing_to_lead(
     assert response.status_code == 200
     assert "My work" in page
     assert "You lead no project yet." in page
-    assert "No project names you as its principal engineer." in page
+    assert "Projects where I am principal engineer" not in page
     assert "Card Vault" not in page
     assert response.context["squads"] == [project.squad]
 

@@ -19,20 +19,34 @@ from planning.services.phases import (
     transition,
 )
 from planning.services.projects import create_project, update_project
+from planning.services.unknowns import (
+    add_unknown,
+    comment_on_unknown,
+    decide_deferral,
+    request_deferral,
+    resolve_unknown,
+    update_unknown,
+)
 
 __all__ = [
+    "add_unknown",
     "advance_phase",
+    "comment_on_unknown",
     "create_milestone",
     "create_project",
     "decide_artifact_need",
+    "decide_deferral",
     "mark_artifact",
     "milestone_facts",
     "move_back",
     "phase_changed",
     "readiness",
+    "request_deferral",
+    "resolve_unknown",
     "save_artifact_body",
     "starting_text",
     "transition",
     "update_milestone",
     "update_project",
+    "update_unknown",
 ]

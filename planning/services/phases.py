@@ -12,7 +12,7 @@ from planning import workflow
 from planning.exceptions import GuardRefused
 from planning.models import Milestone
 from planning.services.activity import record
-from planning.workflow import ArtifactFacts, MilestoneFacts, Phase, Unmet
+from planning.workflow import ArtifactFacts, MilestoneFacts, Phase, UnknownFacts, Unmet
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -30,8 +30,24 @@ def milestone_facts(milestone: Milestone) -> MilestoneFacts:
             "kind", "status", "needed", "not_needed_reason"
         )
     }
+    unknowns = tuple(
+        UnknownFacts(
+            key=f"U-{number}",
+            title=title,
+            priority=priority,
+            status=status,
+            owner_id=owner_id,
+            vendor_contacted=contacted is not None,
+        )
+        for number, title, priority, status, owner_id, contacted in milestone.unknowns.order_by(
+            "number"
+        ).values_list("number", "title", "priority", "status", "owner_id", "vendor_contacted_on")
+    )
     return MilestoneFacts(
-        phase=milestone.phase, tech_lead_id=milestone.tech_lead_id, artifacts=artifacts
+        phase=milestone.phase,
+        tech_lead_id=milestone.tech_lead_id,
+        artifacts=artifacts,
+        unknowns=unknowns,
     )
 
 

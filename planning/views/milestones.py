@@ -91,7 +91,14 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
             : TIMELINE_ON_PAGE + 1
         ]
     )
+    from planning.forms import UnknownAddForm
+    from planning.views.unknowns import unknowns_table
+
     return {
+        **unknowns_table(milestone),
+        "add_form": extra.pop("add_form", None) or UnknownAddForm(milestone=milestone),
+        "may_add": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
+        "back": "milestone",
         "milestone": milestone,
         "project": milestone.project,
         "squad": milestone.project.squad,

@@ -6,13 +6,16 @@ only states that the product itself can reach.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from planning import demo_content as text
 from planning import services
-from planning.models import Milestone, Project
+from planning.models import Milestone, Project, Unknown
 from planning.workflow import ArtifactKind, ArtifactStatus, Phase
 from squads.models import Membership, Squad
 
@@ -87,6 +90,54 @@ class Command(BaseCommand):
             if not project.milestones.exists():
                 self._milestones(project, people)
 
+    def _unknowns(self, milestone: Milestone, people: dict) -> None:
+        lead, eng1, eng2, principal = (
+            people["lead"],
+            people["eng1"],
+            people["eng2"],
+            people["principal"],
+        )
+        today = timezone.localdate()
+
+        def add(title: str, priority: str, owner, **fields) -> Unknown:
+            return services.add_unknown(
+                lead, milestone, title=title, priority=priority, owner=owner, **fields
+            )
+
+        amex = add(
+            "Does the vault issue network tokens for Amex cards?",
+            Unknown.Priority.BLOCKER,
+            eng1,
+            vendor="VaultCo",
+            due_on=today + timedelta(days=5),
+            detail="Amex is 12% of our volume. Without network tokens we keep a PAN fallback.",
+        )
+        services.update_unknown(
+            eng1,
+            amex,
+            status=Unknown.Status.WAITING_ON_VENDOR,
+            vendor_contacted_on=today - timedelta(days=3),
+        )
+        services.comment_on_unknown(
+            eng1, amex, "Asked our VaultCo account manager; they promised an answer this week."
+        )
+        scope = add("Is the browser SDK in our PCI scope?", Unknown.Priority.HIGH, eng2)
+        services.resolve_unknown(
+            eng2, scope, "No: the SDK posts card data straight to VaultCo (SAQ A-EP confirmed)."
+        )
+        retries = add("Retry budget for detokenise calls", Unknown.Priority.NORMAL, eng2)
+        services.update_unknown(eng2, retries, status=Unknown.Status.INVESTIGATING)
+        art = add("Card art in email receipts", Unknown.Priority.LOW, people["product"])
+        services.request_deferral(
+            lead, art, reason="Receipts keep showing the brand name until then.", defer_until="M3"
+        )
+        sandbox = add("Rate limits of the provider sandbox", Unknown.Priority.NORMAL, eng1)
+        deferral = services.request_deferral(
+            lead, sandbox, reason="Load tests run in the next milestone.", defer_until="M2"
+        )
+        services.decide_deferral(principal, deferral, decision="approve", note="Fine for now.")
+        add("Who rotates the provider API keys?", Unknown.Priority.HIGH, None)
+
     def _milestones(self, project: Project, people: dict) -> None:
         lead, eng = people["lead"], people["eng1"]
 
@@ -131,7 +182,8 @@ class Command(BaseCommand):
         write(vault, ArtifactKind.SEQUENCE_DIAGRAM, text.SEQUENCE_DIAGRAM, eng)
         write(vault, ArtifactKind.DESIGN_SPEC, text.DESIGN_SPEC, lead)
         ready(vault, ArtifactKind.SEQUENCE_DIAGRAM, ArtifactKind.DESIGN_SPEC)
-        advance(vault, Phase.UNKNOWNS)
+        vault = advance(vault, Phase.UNKNOWNS)
+        self._unknowns(vault, people)
 
         webhooks = services.create_milestone(
             lead,

@@ -1,0 +1,370 @@
+"""The six reminder rules of the planning process, as set-based queries, and the sweep.
+
+Each rule is a function of `now` that returns what is due, one `Due` per
+(rule, object, recipient, cycle). A cycle counts whole policy intervals since
+the object's last activity, and the activity time is part of the key, so an
+untouched unknown is reminded once per interval and any activity starts over.
+The sweep writes a Notification per Due under its unique dedupe key (a second
+sweep writes nothing) and hands the deliveries to Celery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from planning.models import DeferralRequest, DesignReview, Notification, Unknown
+from planning.services.notifications import email_mode_for
+from squads.models import Squad
+
+Kind = Notification.Kind
+BATCH = 1000
+REVIEW_WARNING = timedelta(days=2)
+DEFERRAL_WAIT = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Due:
+    rule: str
+    recipient_id: int
+    key: str
+    text: str
+    link: str
+    webhook_url: str = ""
+
+
+def _idle_for_policy(now: datetime, policy: str, prefix: str = "milestone__project__squad__") -> Q:
+    """Rows idle for at least their own squad's `policy` days, in one condition.
+
+    Squads choose their intervals, but the distinct values are few, so the
+    condition stays one OR per value whatever the number of rows.
+    """
+    condition = Q(pk__in=[])
+    for days in Squad.objects.values_list(policy, flat=True).distinct().order_by():
+        condition |= Q(
+            **{f"{prefix}{policy}": days, "last_activity_at__lte": now - timedelta(days=days)}
+        )
+    return condition
+
+
+def _anchor(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _cycle(now: datetime, since: datetime, days: int) -> int:
+    return int((now - since) / timedelta(days=days))
+
+
+_UNKNOWN_FIELDS = (
+    "pk",
+    "number",
+    "title",
+    "owner_id",
+    "last_activity_at",
+    "due_on",
+    "vendor",
+    "vendor_contacted_on",
+    "milestone__number",
+    "milestone__tech_lead_id",
+    "milestone__project__slug",
+    "milestone__project__principal_engineer_id",
+    "milestone__project__squad__slug",
+    "milestone__project__squad__remind_after_days",
+    "milestone__project__squad__escalate_after_days",
+    "milestone__project__squad__vendor_followup_days",
+    "milestone__project__squad__webhook_url",
+)
+
+
+def _link_maker(name: str, **placeholders):
+    """Build many links of one URL pattern with one reverse(): the sweep makes thousands."""
+    template = reverse(name, kwargs=placeholders)
+
+    def make(**values) -> str:
+        link = template
+        for field, placeholder in placeholders.items():
+            link = link.replace(f"/{placeholder}/", f"/{values[field]}/", 1)
+        return link
+
+    return make
+
+
+def _unknown_rows(queryset):
+    link = _link_maker(
+        "planning:unknown-detail",
+        squad_slug="squad0placeholder",
+        project_slug="project0placeholder",
+        number=987654321,
+        key="U-987654321",
+    )
+    for row in queryset.values(*_UNKNOWN_FIELDS).iterator(chunk_size=2000):
+        row["link"] = link(
+            squad_slug=row["milestone__project__squad__slug"],
+            project_slug=row["milestone__project__slug"],
+            number=row["milestone__number"],
+            key=f"U-{row['number']}",
+        )
+        row["label"] = f"U-{row['number']} “{row['title']}”"
+        yield row
+
+
+def owner_nudges(now: datetime) -> list[Due]:
+    """Open or investigating, untouched for `remind_after_days`: remind the owner, each interval."""
+    rows = _unknown_rows(
+        Unknown.objects.filter(
+            status__in=[Unknown.Status.OPEN, Unknown.Status.INVESTIGATING], owner__isnull=False
+        ).filter(_idle_for_policy(now, "remind_after_days"))
+    )
+    due = []
+    for row in rows:
+        days = row["milestone__project__squad__remind_after_days"]
+        cycle = _cycle(now, row["last_activity_at"], days)
+        idle = (now - row["last_activity_at"]).days
+        due.append(
+            Due(
+                Kind.OWNER_NUDGE,
+                row["owner_id"],
+                f"owner_nudge:{row['pk']}:{row['owner_id']}:{_anchor(row['last_activity_at'])}:{cycle}",
+                f"{row['label']} has had no activity for {idle} days. Add what you know, or change its status.",
+                row["link"],
+            )
+        )
+    return due
+
+
+def escalations(now: datetime) -> list[Due]:
+    """Unsettled and untouched for `escalate_after_days`, or past due: tell the tech lead."""
+    today = timezone.localdate(now)
+    rows = _unknown_rows(
+        Unknown.objects.unsettled().filter(
+            _idle_for_policy(now, "escalate_after_days") | Q(due_on__lt=today)
+        )
+    )
+    due = []
+    for row in rows:
+        days = row["milestone__project__squad__escalate_after_days"]
+        cycle = _cycle(now, row["last_activity_at"], days)
+        lead = row["milestone__tech_lead_id"]
+        why = (
+            f"is past its due date ({row['due_on']:%d %b})"
+            if row["due_on"] and row["due_on"] < today
+            else f"has had no activity for {(now - row['last_activity_at']).days} days"
+        )
+        due.append(
+            Due(
+                Kind.ESCALATION,
+                lead,
+                f"escalation:{row['pk']}:{lead}:{_anchor(row['last_activity_at'])}:{cycle}",
+                f"Escalation: {row['label']} {why} and is still unsettled.",
+                row["link"],
+                row["milestone__project__squad__webhook_url"],
+            )
+        )
+    return due
+
+
+def blockers_overdue(now: datetime) -> list[Due]:
+    """A blocker past its due date and unsettled: tell the principal engineer."""
+    today = timezone.localdate(now)
+    rows = _unknown_rows(
+        Unknown.objects.unsettled().filter(
+            priority=Unknown.Priority.BLOCKER,
+            due_on__lt=today,
+            milestone__project__principal_engineer__isnull=False,
+        )
+    )
+    due = []
+    for row in rows:
+        principal = row["milestone__project__principal_engineer_id"]
+        cycle = _cycle(
+            now, row["last_activity_at"], row["milestone__project__squad__remind_after_days"]
+        )
+        due.append(
+            Due(
+                Kind.BLOCKER_OVERDUE,
+                principal,
+                f"blocker_overdue:{row['pk']}:{principal}:{_anchor(row['last_activity_at'])}:{cycle}",
+                f"Blocker {row['label']} was due on {row['due_on']:%d %b} and is still unsettled.",
+                row["link"],
+                row["milestone__project__squad__webhook_url"],
+            )
+        )
+    return due
+
+
+def vendor_followups(now: datetime) -> list[Due]:
+    """Waiting on a vendor never contacted, or not heard from in `vendor_followup_days`."""
+    today = timezone.localdate(now)
+    stale_contact = Q(pk__in=[])
+    for days in Squad.objects.values_list("vendor_followup_days", flat=True).distinct().order_by():
+        stale_contact |= Q(
+            milestone__project__squad__vendor_followup_days=days,
+            vendor_contacted_on__lt=today - timedelta(days=days),
+        )
+    rows = _unknown_rows(
+        Unknown.objects.filter(status=Unknown.Status.WAITING_ON_VENDOR, owner__isnull=False).filter(
+            Q(vendor_contacted_on__isnull=True) | stale_contact
+        )
+    )
+    due = []
+    for row in rows:
+        days = row["milestone__project__squad__vendor_followup_days"]
+        vendor = row["vendor"] or "the vendor"
+        contacted = row["vendor_contacted_on"]
+        if contacted is None:
+            anchor = _anchor(row["last_activity_at"])
+            cycle = _cycle(now, row["last_activity_at"], days)
+            text = f"{row['label']} waits on {vendor}, who has not been contacted yet. Contact them and note the date."
+        else:
+            anchor = contacted.isoformat()
+            cycle = (today - contacted).days // days
+            text = f"{row['label']}: {vendor} was contacted on {contacted:%d %b} and has not answered. Follow up."
+        due.append(
+            Due(
+                Kind.VENDOR_FOLLOWUP,
+                row["owner_id"],
+                f"vendor_followup:{row['pk']}:{row['owner_id']}:{anchor}:{cycle}",
+                text,
+                row["link"],
+            )
+        )
+    return due
+
+
+def deferrals_pending(now: datetime) -> list[Due]:
+    """A deferral request waiting more than a day: remind the principal engineer, daily."""
+    rows = (
+        DeferralRequest.objects.filter(
+            status=DeferralRequest.Status.PENDING,
+            created_at__lte=now - DEFERRAL_WAIT,
+            unknown__milestone__project__principal_engineer__isnull=False,
+        )
+        .values(
+            "pk",
+            "created_at",
+            "unknown__number",
+            "unknown__title",
+            "unknown__milestone__project__principal_engineer_id",
+        )
+        .iterator(chunk_size=2000)
+    )
+    link = reverse("planning:approvals")
+    due = []
+    for row in rows:
+        principal = row["unknown__milestone__project__principal_engineer_id"]
+        cycle = _cycle(now, row["created_at"], 1)
+        due.append(
+            Due(
+                Kind.DEFERRAL_PENDING,
+                principal,
+                f"deferral_pending:{row['pk']}:{principal}:{cycle}",
+                f"A deferral of U-{row['unknown__number']} “{row['unknown__title']}” has waited "
+                f"{(now - row['created_at']).days} days for your decision.",
+                link,
+            )
+        )
+    return due
+
+
+def reviews_at_risk(now: datetime) -> list[Due]:
+    """A design review within two days while the milestone has unsettled unknowns."""
+    unsettled = Unknown.objects.unsettled().values("milestone_id")
+    rows = (
+        DesignReview.objects.filter(
+            status=DesignReview.Status.SCHEDULED,
+            scheduled_for__gte=now,
+            scheduled_for__lte=now + REVIEW_WARNING,
+            milestone_id__in=unsettled,
+        )
+        .values(
+            "pk",
+            "round",
+            "scheduled_for",
+            "milestone__number",
+            "milestone__title",
+            "milestone__tech_lead_id",
+            "milestone__project__slug",
+            "milestone__project__squad__slug",
+        )
+        .iterator(chunk_size=2000)
+    )
+    due = []
+    for row in rows:
+        lead = row["milestone__tech_lead_id"]
+        link = reverse(
+            "planning:milestone-detail",
+            kwargs={
+                "squad_slug": row["milestone__project__squad__slug"],
+                "project_slug": row["milestone__project__slug"],
+                "number": row["milestone__number"],
+            },
+        )
+        due.append(
+            Due(
+                Kind.REVIEW_AT_RISK,
+                lead,
+                f"review_at_risk:{row['pk']}:{lead}:{_anchor(row['scheduled_for'])}",
+                f"Design review {row['round']} of M{row['milestone__number']} “{row['milestone__title']}” "
+                f"is on {timezone.localtime(row['scheduled_for']):%d %b %H:%M} and unknowns are still unsettled.",
+                link,
+            )
+        )
+    return due
+
+
+RULES = (
+    owner_nudges,
+    escalations,
+    blockers_overdue,
+    vendor_followups,
+    deferrals_pending,
+    reviews_at_risk,
+)
+
+
+@dataclass
+class SweepResult:
+    due: int = 0
+    created: int = 0
+
+
+def write_reminders(now: datetime | None = None) -> SweepResult:
+    """Find everything due under the six rules and write one Notification per new dedupe key."""
+    from accounts.models import User
+
+    now = now or timezone.now()
+    result = SweepResult()
+    due = [item for rule in RULES for item in rule(now)]
+    result.due = len(due)
+    if not due:
+        return result
+    modes = {
+        pk: email_mode_for(user)
+        for pk, user in User.objects.in_bulk({d.recipient_id for d in due}).items()
+    }
+    for start in range(0, len(due), BATCH):
+        chunk = due[start : start + BATCH]
+        keys = [d.key for d in chunk]
+        known = set(
+            Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+        )
+        fresh = [
+            Notification(
+                recipient_id=d.recipient_id,
+                kind=d.rule,
+                text=d.text[:500],
+                link=d.link,
+                dedupe_key=d.key,
+                email=modes.get(d.recipient_id, Notification.Email.NONE),
+                webhook_url=d.webhook_url,
+            )
+            for d in chunk
+            if d.key not in known
+        ]
+        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+        result.created += len(fresh)
+    return result

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from planning.models import Notification
+from planning.services import notifications
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    mine = Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")
+    only_unread = request.GET.get("unread") == "1"
+    if only_unread:
+        mine = mine.filter(read_at__isnull=True)
+    page = Paginator(mine, 30).get_page(request.GET.get("page"))
+    return render(request, "planning/inbox.html", {"page": page, "only_unread": only_unread})
+
+
+@login_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow a notification's link, marking it read on the way."""
+    notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notifications.mark_read(request.user, notification.pk)
+    link = notification.link
+    if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
+        return redirect(link)
+    return redirect("planning:inbox")
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Notification, pk=pk, recipient=request.user)
+    notifications.mark_read(request.user, pk)
+    return redirect("planning:inbox")
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    notifications.mark_all_read(request.user)
+    return redirect("planning:inbox")

@@ -1,0 +1,323 @@
+from __future__ import annotations
+
+import copy
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from planning import services
+from planning.exceptions import DeferralConflict
+from planning.forms import (
+    DeferralDecisionForm,
+    DeferralRequestForm,
+    ResolveForm,
+    UnknownAddForm,
+    UnknownCommentForm,
+    UnknownEditForm,
+    UnknownRowForm,
+)
+from planning.markdown import render_markdown
+from planning.models import DeferralRequest, Milestone, Unknown
+from squads import access
+from squads.access import Action
+from squads.views import add_service_errors
+
+SORTS = {
+    "priority": ("priority_rank", "number"),
+    "age": ("created_at", "number"),
+    "due": (F("due_on").asc(nulls_last=True), "priority_rank", "number"),
+}
+
+
+def _milestone(request: HttpRequest, squad_slug: str, project_slug: str, number: int) -> Milestone:
+    return access.get_milestone_for(request.user, squad_slug, project_slug, number)
+
+
+def unknowns_table(milestone: Milestone, params=None) -> dict:
+    """The unknowns of a milestone, filtered and sorted as the query string asks."""
+    params = params or {}
+    unknowns = milestone.unknowns.select_related("owner").with_priority_rank()
+    status = params.get("status", "")
+    if status == "unsettled":
+        unknowns = unknowns.unsettled()
+    elif status in Unknown.Status.values:
+        unknowns = unknowns.filter(status=status)
+    priority = params.get("priority", "")
+    if priority in Unknown.Priority.values:
+        unknowns = unknowns.filter(priority=priority)
+    owner = params.get("owner", "")
+    if owner == "none":
+        unknowns = unknowns.filter(owner__isnull=True)
+    elif owner:
+        unknowns = unknowns.filter(owner__username=owner)
+    sort = params.get("sort", "priority")
+    unknowns = unknowns.order_by(*SORTS.get(sort, SORTS["priority"]))
+    rows = list(unknowns)
+    pending = set(
+        DeferralRequest.objects.filter(
+            unknown__in=[u.pk for u in rows], status=DeferralRequest.Status.PENDING
+        ).values_list("unknown_id", flat=True)
+    )
+    today = timezone.localdate()
+    for unknown in rows:
+        unknown.milestone = milestone
+        unknown.deferral_pending = unknown.pk in pending
+        unknown.overdue = bool(unknown.due_on and unknown.due_on < today and not unknown.is_settled)
+    return {
+        "unknowns": rows,
+        "filters": {"status": status, "priority": priority, "owner": owner, "sort": sort},
+        "filtered": bool(status or priority or owner),
+    }
+
+
+def _list_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
+    return {
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "may_add": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
+        "add_form": extra.pop("add_form", None) or UnknownAddForm(milestone=milestone),
+        "status_choices": Unknown.Status.choices,
+        "priority_choices": Unknown.Priority.choices,
+        "owners": list(milestone.project.squad.members.order_by("username")),
+        **unknowns_table(milestone, request.GET),
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unknown_list(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
+    """The unknowns page; a POST adds one (from here or from the milestone page)."""
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    if request.method == "GET":
+        return render(request, "planning/unknown_list.html", _list_context(request, milestone))
+    access.require(request.user, Action.EDIT_UNKNOWN, milestone)
+    form = UnknownAddForm(request.POST, milestone=milestone)
+    if form.is_valid():
+        try:
+            unknown = services.add_unknown(request.user, milestone, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{unknown.key} is added.")
+            back = request.POST.get("back")
+            return redirect(
+                milestone.get_absolute_url() + "#unknowns" if back == "milestone" else request.path
+            )
+    return render(
+        request, "planning/unknown_list.html", _list_context(request, milestone, add_form=form)
+    )
+
+
+def _unknown(request, squad_slug, project_slug, number, key) -> Unknown:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    return access.get_unknown_for(request.user, milestone, key)
+
+
+def _detail_context(request: HttpRequest, unknown: Unknown, **extra) -> dict:
+    milestone = unknown.milestone
+    deferrals = list(unknown.deferrals.select_related("requested_by", "decided_by"))
+    return {
+        "unknown": unknown,
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "detail_html": render_markdown(unknown.detail),
+        "comments": [
+            (c, render_markdown(c.body)) for c in unknown.comments.select_related("author")
+        ],
+        "deferrals": deferrals,
+        "pending_deferral": next((d for d in deferrals if d.status == "pending"), None),
+        "last_rejection": next((d for d in deferrals if d.status == "rejected"), None),
+        "may_edit": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
+        "may_discuss": access.can(request.user, Action.DISCUSS_UNKNOWN, milestone),
+        "may_request_deferral": access.can(request.user, Action.REQUEST_DEFERRAL, milestone),
+        "is_principal": milestone.project.principal_engineer_id == request.user.pk,
+        "resolve_form": extra.pop("resolve_form", None) or ResolveForm(),
+        "comment_form": extra.pop("comment_form", None) or UnknownCommentForm(),
+        "deferral_form": extra.pop("deferral_form", None) or DeferralRequestForm(),
+        "decision_form": DeferralDecisionForm(),
+        **extra,
+    }
+
+
+@login_required
+def unknown_detail(request, squad_slug, project_slug, number, key) -> HttpResponse:
+    unknown = _unknown(request, squad_slug, project_slug, number, key)
+    return render(request, "planning/unknown_detail.html", _detail_context(request, unknown))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unknown_edit(request, squad_slug, project_slug, number, key) -> HttpResponse:
+    """Edit an unknown: the whole form on its own page, or a few fields in place (htmx)."""
+    unknown = _unknown(request, squad_slug, project_slug, number, key)
+    milestone = unknown.milestone
+    access.require(request.user, Action.EDIT_UNKNOWN, milestone)
+    inline = bool(request.htmx)
+    form_class = UnknownRowForm if inline else UnknownEditForm
+    form = form_class(request.POST or None, instance=copy.copy(unknown), milestone=milestone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = {f: form.cleaned_data[f] for f in form.changed_data}
+            unknown = services.update_unknown(request.user, unknown, **changes)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if inline:
+                row = unknowns_table(milestone, {})
+                unknown = next(u for u in row["unknowns"] if u.pk == unknown.pk)
+                return render(
+                    request, "planning/includes/unknown_row.html", _row_context(request, unknown)
+                )
+            messages.success(request, f"{unknown.key} is saved.")
+            return redirect(unknown)
+    if inline:
+        return render(
+            request,
+            "planning/includes/unknown_row_form.html",
+            {"unknown": unknown, "form": form, **_row_context(request, unknown)},
+        )
+    return render(
+        request,
+        "planning/unknown_edit.html",
+        {"unknown": unknown, "milestone": milestone, "project": milestone.project, "form": form},
+    )
+
+
+def _row_context(request: HttpRequest, unknown: Unknown) -> dict:
+    milestone = unknown.milestone
+    return {
+        "unknown": unknown,
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "may_add": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
+    }
+
+
+@login_required
+@require_POST
+def unknown_resolve(request, squad_slug, project_slug, number, key) -> HttpResponse:
+    unknown = _unknown(request, squad_slug, project_slug, number, key)
+    access.require(request.user, Action.EDIT_UNKNOWN, unknown.milestone)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.resolve_unknown(request.user, unknown, form.cleaned_data["resolution"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"{unknown.key} is resolved.")
+            return redirect(unknown)
+    context = _detail_context(request, unknown, resolve_form=form, open_panel="resolve")
+    return render(request, "planning/unknown_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def unknown_comment(request, squad_slug, project_slug, number, key) -> HttpResponse:
+    unknown = _unknown(request, squad_slug, project_slug, number, key)
+    access.require(request.user, Action.DISCUSS_UNKNOWN, unknown.milestone)
+    form = UnknownCommentForm(request.POST)
+    if form.is_valid():
+        services.comment_on_unknown(request.user, unknown, form.cleaned_data["body"])
+        return redirect(unknown.get_absolute_url() + "#discussion")
+    context = _detail_context(request, unknown, comment_form=form)
+    return render(request, "planning/unknown_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def deferral_request(request, squad_slug, project_slug, number, key) -> HttpResponse:
+    unknown = _unknown(request, squad_slug, project_slug, number, key)
+    access.require(request.user, Action.REQUEST_DEFERRAL, unknown.milestone)
+    form = DeferralRequestForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.request_deferral(request.user, unknown, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except DeferralConflict as conflict:
+            form.add_error(None, str(conflict))
+            status = 409
+        else:
+            messages.success(request, "The deferral request is sent to the principal engineer.")
+            return redirect(unknown)
+    context = _detail_context(request, unknown, deferral_form=form, open_panel="defer")
+    return render(request, "planning/unknown_detail.html", context, status=status)
+
+
+def _approvals_context(request: HttpRequest, **extra) -> dict:
+    mine = access.deferrals_for(request.user).filter(
+        unknown__milestone__project__principal_engineer=request.user
+    )
+    related = (
+        "unknown__milestone__project__squad",
+        "unknown__owner",
+        "requested_by",
+        "decided_by",
+    )
+    return {
+        "pending": list(
+            mine.filter(status=DeferralRequest.Status.PENDING)
+            .select_related(*related)
+            .order_by("created_at")
+        ),
+        "decided": list(
+            mine.exclude(status=DeferralRequest.Status.PENDING)
+            .select_related(*related)
+            .order_by("-decided_at")[:20]
+        ),
+        "decision_form": DeferralDecisionForm(),
+        **extra,
+    }
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    """The principal engineer's queue: deferrals waiting for a decision, in every project."""
+    return render(request, "planning/approvals.html", _approvals_context(request))
+
+
+@login_required
+@require_POST
+def deferral_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    deferral = get_object_or_404(access.deferrals_for(request.user), pk=pk)
+    form = DeferralDecisionForm(request.POST)
+    errors = {}
+    if form.is_valid():
+        try:
+            decided = services.decide_deferral(
+                request.user,
+                deferral,
+                decision=form.cleaned_data["decision"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except DeferralConflict as conflict:
+            messages.error(request, str(conflict))
+            return redirect("planning:approvals")
+        else:
+            messages.success(
+                request,
+                f"Deferral of {decided.unknown.key} {decided.get_status_display().lower()}.",
+            )
+            return redirect("planning:approvals")
+    elif deferral.unknown.milestone.project.principal_engineer_id != request.user.pk:
+        raise PermissionDenied("Only the project's principal engineer decides deferrals.")
+    errors[deferral.pk] = form
+    return render(
+        request, "planning/approvals.html", _approvals_context(request, forms=errors), status=400
+    )
