@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from planning.models import Activity, Artifact, ArtifactRevision, Milestone, Project
+from planning.models import (
+    Activity,
+    Artifact,
+    ArtifactRevision,
+    DeferralRequest,
+    DesignReview,
+    Milestone,
+    Notification,
+    Project,
+    Unknown,
+    UnknownComment,
+)
 
 
 @admin.register(Project)
@@ -71,3 +82,57 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Unknown)
+class UnknownAdmin(admin.ModelAdmin):
+    list_display = ["key", "title", "milestone", "priority", "status", "owner", "due_on"]
+    list_filter = ["priority", "status"]
+    search_fields = ["title", "milestone__title"]
+    list_select_related = ["milestone", "owner"]
+    autocomplete_fields = ["owner"]
+    # Resolving and deferring go through their own flows, which leave Activity rows.
+    readonly_fields = ["milestone", "number", "status", "resolution", "last_activity_at"]
+
+
+@admin.register(UnknownComment)
+class UnknownCommentAdmin(admin.ModelAdmin):
+    list_display = ["unknown", "author", "created_at"]
+    list_select_related = ["unknown", "author"]
+
+
+@admin.register(DeferralRequest)
+class DeferralRequestAdmin(admin.ModelAdmin):
+    list_display = ["unknown", "status", "requested_by", "decided_by", "created_at", "decided_at"]
+    list_filter = ["status"]
+    list_select_related = ["unknown", "requested_by", "decided_by"]
+    readonly_fields = [
+        "unknown", "requested_by", "reason", "defer_until", "status",
+        "decided_by", "decided_at", "decision_note",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "kind", "text", "created_at", "read_at", "email", "emailed_at"]
+    list_filter = ["kind", "email"]
+    search_fields = ["text", "recipient__username", "dedupe_key"]
+    list_select_related = ["recipient"]
+    readonly_fields = [
+        "dedupe_key",
+        "email_claimed_at",
+        "emailed_at",
+        "webhook_claimed_at",
+        "webhook_sent_at",
+    ]
+
+
+@admin.register(DesignReview)
+class DesignReviewAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "round", "scheduled_for", "status", "outcome"]
+    list_filter = ["status", "outcome"]
+    list_select_related = ["milestone"]
+    filter_horizontal = ["invitees"]

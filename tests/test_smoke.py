@@ -3,71 +3,22 @@
 from __future__ import annotations
 
 import http.cookiejar
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from config.celery import ping
 from squads.models import Membership, Squad
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import child_environ
+from tests.processes import free_port, start, start_worker, stop, unique_queue
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def process_env() -> dict[str, str]:
-    """The environment of a production-like process, pointed at the test database."""
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    if db["PASSWORD"]:
-        database_url = database_url.replace("@", f":{db['PASSWORD']}@", 1)
-    return {
-        **child_environ(),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_ENV": "development",
-        "DEBUG": "false",
-        "SECRET_KEY": "smoke-test-" + uuid.uuid4().hex,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
-    }
-
-
-def start(args: list[str], log: Path) -> subprocess.Popen:
-    handle = log.open("wb")
-    return subprocess.Popen(
-        args, cwd=ROOT, env=process_env(), stdout=handle, stderr=subprocess.STDOUT
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
@@ -111,31 +62,13 @@ class Browser:
 @pytest.fixture
 def processes(tmp_path):
     port = free_port()
-    queue = f"smoke-{uuid.uuid4().hex[:8]}"
+    queue = unique_queue("smoke")
     web_log, worker_log = tmp_path / "gunicorn.log", tmp_path / "worker.log"
     web = start(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
         web_log,
     )
-    worker = start(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "-c",
-            "1",
-            "-l",
-            "info",
-            "-n",
-            f"{queue}@%h",
-        ],
-        worker_log,
-    )
+    worker = start_worker(queue, worker_log)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health/", web, web_log)
         yield {"base": f"http://127.0.0.1:{port}", "queue": queue, "worker_log": worker_log}

@@ -1,0 +1,132 @@
+"""Reminders through a real Celery worker on Redis: the beat task, the delivery, the email."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email import message_from_bytes
+
+import pytest
+from django.utils import timezone
+
+from config.celery import app
+from planning import services
+from planning.models import Notification, Unknown
+from tests.factories import UserFactory
+from tests.processes import start_worker, stop, unique_queue, wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def worker(tmp_path):
+    queue = unique_queue("reminders")
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    log = tmp_path / "worker.log"
+    process = start_worker(
+        queue,
+        log,
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(outbox),
+        SITE_URL="https://planner.example.com",
+    )
+    try:
+        yield {"queue": queue, "outbox": outbox, "log": log}
+    finally:
+        stop(process)
+
+
+def sent_messages(outbox):
+    return [message_from_bytes(path.read_bytes()) for path in sorted(outbox.iterdir())]
+
+
+def test_beat_sweep_task_reminds_the_owner_by_email_through_the_worker(
+    worker, project, tech_lead, engineer
+):
+    engineer.email = "eli@example.com"
+    engineer.save(update_fields=["email"])
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    unknown = services.add_unknown(
+        tech_lead, milestone, title="Token format of the vault", owner=engineer
+    )
+    Unknown.objects.filter(pk=unknown.pk).update(
+        last_activity_at=timezone.now() - timedelta(days=4)
+    )
+    # The inbox entry for the assignment was delivered on commit; clear the slate.
+    Notification.objects.all().delete()
+
+    # What Celery beat does every 15 minutes: send the sweep task by name.
+    result = app.send_task("planning.sweep_reminders", queue=worker["queue"])
+    summary = result.get(timeout=60)
+    assert summary["created"] == 1
+    assert summary["queued"] == 1
+
+    nudge = Notification.objects.get(kind=Notification.Kind.OWNER_NUDGE)
+    assert nudge.recipient == engineer
+    wait_until(
+        lambda: Notification.objects.filter(pk=nudge.pk, emailed_at__isnull=False).exists(),
+        60,
+        "the worker did not deliver the reminder",
+        worker["log"],
+    )
+    messages = sent_messages(worker["outbox"])
+    assert len(messages) == 1
+    message = messages[0]
+    assert message["To"] == "eli@example.com"
+    assert "U-1" in message["Subject"]
+    body = message.get_payload(0).get_payload(decode=True).decode()
+    assert "https://planner.example.com/squads/" in body and "/unknowns/U-1/" in body
+
+    # A second beat tick in the same cycle finds it already sent: nothing new.
+    again = app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
+    assert again == {"due": 1, "created": 0, "queued": 0}
+    assert Notification.objects.filter(kind=Notification.Kind.OWNER_NUDGE).count() == 1
+    assert len(sent_messages(worker["outbox"])) == 1
+
+
+def test_a_delivery_whose_task_was_lost_is_found_by_the_next_sweep(worker, tech_lead):
+    tech_lead.email = "tess@example.com"
+    tech_lead.save(update_fields=["email"])
+    # Claimed long ago, never sent: its task vanished with a broker restart.
+    lost = Notification.objects.create(
+        recipient=tech_lead,
+        kind=Notification.Kind.ESCALATION,
+        text="U-9 is past its due date.",
+        link="/",
+        email=Notification.Email.PENDING,
+        email_claimed_at=timezone.now() - timedelta(hours=1),
+    )
+    summary = app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
+    assert summary["queued"] == 1
+    wait_until(
+        lambda: Notification.objects.filter(pk=lost.pk, emailed_at__isnull=False).exists(),
+        60,
+        "the lost delivery was not sent",
+        worker["log"],
+    )
+    assert [m["To"] for m in sent_messages(worker["outbox"])] == ["tess@example.com"]
+    # Not a second time.
+    assert (
+        app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)["queued"]
+        == 0
+    )
+    assert len(sent_messages(worker["outbox"])) == 1
+
+
+def test_digest_users_get_no_immediate_email(worker, tech_lead):
+    digest_reader = UserFactory(username="dora", email="dora@example.com")
+    digest_reader.reminder_delivery = digest_reader.ReminderDelivery.DAILY_DIGEST
+    digest_reader.save(update_fields=["reminder_delivery"])
+    Notification.objects.create(
+        recipient=digest_reader,
+        kind=Notification.Kind.ESCALATION,
+        text="Digest me.",
+        email=Notification.Email.DIGEST,
+    )
+    summary = app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
+    assert summary["queued"] == 0
+    digests = app.send_task("planning.send_daily_digests", queue=worker["queue"]).get(timeout=60)
+    assert digests == 1
+    messages = sent_messages(worker["outbox"])
+    assert [m["To"] for m in messages] == ["dora@example.com"]
+    assert "daily digest" in messages[0]["Subject"]
