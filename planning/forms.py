@@ -232,5 +232,7 @@ class DeferralDecisionForm(forms.Form):
 class UnknownRowForm(UnknownEditForm):
     """The few fields edited in place in a row of the unknowns table."""
 
+    ticket_url = None
+
     class Meta(UnknownEditForm.Meta):
         fields = ["title", "priority", "status", "owner", "due_on"]
