@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check-deploy lock clean
+.PHONY: help install run test lint format check-deploy bench lock clean
 
 help:
 	@echo "make run    set up and start Squad Planner on http://localhost:$(PORT) (SQLite, demo data)"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff check and format check"
+	@echo "make bench  run the benchmarks on PostgreSQL and write BENCHMARKS.md"
 	@echo "make lock   re-pin the dependencies from pyproject.toml"
 
 $(BIN)/python:
@@ -49,6 +50,10 @@ check-deploy: install
 	DJANGO_ENV=production DEBUG=false ALLOWED_HOSTS=planner.example.com \
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# On PostgreSQL (BENCH_DATABASE_URL); BENCH_SIZES=10000,100000,1000000 for the 1M row.
+bench: install
+	$(BIN)/python bench/run.py
 
 lock: install
 	$(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-find-links --strip-extras \

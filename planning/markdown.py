@@ -43,8 +43,13 @@ _LABEL_TAG = re.compile(r"<(?!br\s*/?>)[^>]*>?", re.IGNORECASE)
 
 def safe_mermaid_source(source: str) -> str:
     """The diagram source without interaction bindings, script URLs, CSS tricks or tags."""
-    lines = (line for line in source.splitlines() if not _UNSAFE_MERMAID_LINE.search(line))
-    return "\n".join(_LABEL_TAG.sub("", line) for line in lines)
+    kept = []
+    for line in source.splitlines():
+        # Mermaid also ends a statement at ";", so judge each statement alone.
+        statements = [s for s in line.split(";") if not _UNSAFE_MERMAID_LINE.search(s)]
+        if statements:
+            kept.append(_LABEL_TAG.sub("", ";".join(statements)))
+    return "\n".join(kept)
 
 
 def _render_fence(self, tokens, idx, options, env) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from planning.exceptions import EditConflict
@@ -89,6 +89,9 @@ flowchart TD
 }
 
 
+EMPTY_READY = {"body": "A ready artifact cannot be emptied; move it back to draft first."}
+
+
 def starting_text(artifact: Artifact) -> str:
     """What the editor shows: the body, or the kind's template while there is none."""
     return artifact.body or TEMPLATES.get(artifact.kind, "")
@@ -106,9 +109,8 @@ def save_artifact_body(
     require(actor, Action.EDIT_ARTIFACT, artifact)
     body = body.replace("\r\n", "\n")
     if artifact.is_ready and not body.strip():
-        raise ValidationError(
-            {"body": "A ready artifact cannot be emptied; move it back to draft first."}
-        )
+        raise ValidationError(EMPTY_READY)
+    is_lead = artifact.milestone.tech_lead_id == actor.pk
     with transaction.atomic():
         changes = {
             "body": body,
@@ -121,9 +123,23 @@ def save_artifact_body(
         current = Artifact.objects.filter(pk=artifact.pk).values_list("body", "revision").get()
         if current == (body, base_revision):
             return artifact  # nothing changed: no empty revision
-        won = Artifact.objects.filter(pk=artifact.pk, revision=base_revision).update(**changes)
+        # The rules on status hold for the stored row, not only the copy the
+        # caller loaded: it may have been marked ready since.
+        stored = Q(pk=artifact.pk, revision=base_revision)
+        if not is_lead:
+            stored &= ~Q(status=ArtifactStatus.READY)
+        if not body.strip():
+            stored &= ~Q(status=ArtifactStatus.READY)
+        won = Artifact.objects.filter(stored).update(**changes)
         if not won:
-            raise EditConflict(_fresh(artifact), body, base_revision)
+            fresh = _fresh(artifact)
+            if fresh.revision == base_revision and fresh.is_ready:
+                if not body.strip():
+                    raise ValidationError(EMPTY_READY)
+                raise PermissionDenied(
+                    "The artifact was marked ready meanwhile; only the milestone's tech lead changes it now."
+                )
+            raise EditConflict(fresh, body, base_revision)
         ArtifactRevision.objects.create(
             artifact_id=artifact.pk, number=base_revision + 1, body=body, author=actor
         )

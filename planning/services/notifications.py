@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 # A claimed delivery not done after this long is claimed again by the next sweep:
 # its task was lost (a broker restart, a killed worker).
 CLAIM_LEASE = timedelta(minutes=10)
-CLAIM_BATCH = 500
 
 
 def email_mode_for(user: User) -> str:
@@ -81,19 +80,27 @@ def _unclaimed(field: str, stale) -> Q:
 
 
 def _claim(candidates, field: str, now) -> list[int]:
-    """Claim rows in batches: lock what no other sweep holds, stamp it, return the ids."""
-    claimed: list[int] = []
-    while True:
-        with transaction.atomic():
-            batch = list(
-                candidates.select_for_update(skip_locked=True).values_list("pk", flat=True)[
-                    :CLAIM_BATCH
-                ]
+    """Stamp the candidates that no other sweep holds (SKIP LOCKED) and return their ids.
+
+    On PostgreSQL one UPDATE … RETURNING does it whatever the number of rows;
+    elsewhere a select and an update in one transaction.
+    """
+    locked = candidates.select_for_update(skip_locked=True).values("pk")
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Notification._meta.db_table)
+        column = connection.ops.quote_name(Notification._meta.get_field(field).column)
+        with transaction.atomic(), connection.cursor() as cursor:
+            subquery, params = locked.query.sql_with_params()
+            cursor.execute(
+                f"UPDATE {table} SET {column} = %s WHERE id IN ({subquery}) RETURNING id",
+                [now, *params],
             )
-            if not batch:
-                return claimed
-            Notification.objects.filter(pk__in=batch).update(**{field: now})
-        claimed += batch
+            return [row[0] for row in cursor.fetchall()]
+    with transaction.atomic():
+        ids = [row["pk"] for row in locked]
+        if ids:
+            Notification.objects.filter(pk__in=ids).update(**{field: now})
+    return ids
 
 
 def claim_deliveries(candidates=None) -> tuple[list[int], list[int]]:

@@ -67,6 +67,13 @@ def transition(actor: User, milestone: Milestone, to: str, note: str = "") -> Mi
     """Move to the next phase, or back to an earlier one with a note."""
     if to not in workflow.PHASES:
         raise ValidationError({"to": f"{to!r} is not a phase."})
+    if to == milestone.phase:
+        # Most often a second click on a button whose move already happened.
+        label = Phase(to).label
+        raise GuardRefused(
+            f"The milestone is already in {label}.",
+            [Unmet("phase_changed", f"The milestone already moved to {label}.")],
+        )
     if to == workflow.next_phase(milestone.phase):
         return advance_phase(actor, milestone, to=to, note=note)
     if to in workflow.earlier_phases(milestone.phase):

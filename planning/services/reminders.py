@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +23,6 @@ from planning.services.notifications import email_mode_for
 from squads.models import Squad
 
 Kind = Notification.Kind
-BATCH = 1000
 REVIEW_WARNING = timedelta(days=2)
 DEFERRAL_WAIT = timedelta(days=1)
 
@@ -326,6 +326,45 @@ RULES = (
 )
 
 
+def _insert_postgresql(due: list[Due], modes: dict[int, str], now: datetime) -> int:
+    """Write every new reminder in one INSERT … ON CONFLICT DO NOTHING; return how many were new.
+
+    One statement whatever the number of reminders, and the unique dedupe key
+    makes a reminder that another sweep wrote meanwhile a no-op. (Building
+    10,000 model instances for bulk_create costs more than the whole query.)
+    """
+    meta = Notification._meta
+    columns = [
+        "recipient",
+        "kind",
+        "text",
+        "link",
+        "dedupe_key",
+        "email",
+        "webhook_url",
+        "created_at",
+    ]
+    names = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)
+    arrays = [
+        [d.recipient_id for d in due],
+        [d.rule for d in due],
+        [d.text[:500] for d in due],
+        [d.link for d in due],
+        [d.key for d in due],
+        [modes.get(d.recipient_id, Notification.Email.NONE) for d in due],
+        [d.webhook_url for d in due],
+    ]
+    types = ["bigint[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]"]
+    unnest = ", ".join(f"%s::{t}" for t in types)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({names}) "
+            f"SELECT *, %s FROM unnest({unnest}) ON CONFLICT DO NOTHING",
+            [now, *arrays],
+        )
+        return cursor.rowcount
+
+
 @dataclass
 class SweepResult:
     due: int = 0
@@ -346,25 +385,28 @@ def write_reminders(now: datetime | None = None) -> SweepResult:
         pk: email_mode_for(user)
         for pk, user in User.objects.in_bulk({d.recipient_id for d in due}).items()
     }
-    for start in range(0, len(due), BATCH):
-        chunk = due[start : start + BATCH]
-        keys = [d.key for d in chunk]
-        known = set(
-            Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    if connection.vendor == "postgresql":
+        result.created = _insert_postgresql(due, modes, now)
+        return result
+    # Elsewhere (SQLite in development): the keys already written, then the rest.
+    known = set(
+        Notification.objects.filter(dedupe_key__in=[d.key for d in due]).values_list(
+            "dedupe_key", flat=True
         )
-        fresh = [
-            Notification(
-                recipient_id=d.recipient_id,
-                kind=d.rule,
-                text=d.text[:500],
-                link=d.link,
-                dedupe_key=d.key,
-                email=modes.get(d.recipient_id, Notification.Email.NONE),
-                webhook_url=d.webhook_url,
-            )
-            for d in chunk
-            if d.key not in known
-        ]
-        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
-        result.created += len(fresh)
+    )
+    fresh = [
+        Notification(
+            recipient_id=d.recipient_id,
+            kind=d.rule,
+            text=d.text[:500],
+            link=d.link,
+            dedupe_key=d.key,
+            email=modes.get(d.recipient_id, Notification.Email.NONE),
+            webhook_url=d.webhook_url,
+        )
+        for d in due
+        if d.key not in known
+    ]
+    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    result.created = len(fresh)
     return result

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -79,6 +80,12 @@ def artifact_edit(
         )
     except EditConflict as conflict:
         return _conflict(request, conflict)
+    except PermissionDenied as refusal:
+        # Keep what they typed on the page: it was refused, not lost.
+        form.add_error(None, f"{refusal} Your text is kept below; copy it before leaving.")
+        context = _editor_context(request, artifact, form)
+        context["may_edit"] = True
+        return render(request, "planning/artifact_edit.html", context, status=403)
     except ValidationError as error:
         add_service_errors(form, error)
         return render(
@@ -183,6 +190,7 @@ def artifact_history(
 ) -> HttpResponse:
     artifact = _artifact(request, squad_slug, project_slug, number, kind)
     revisions = artifact.revisions.select_related("author").defer("body").order_by("-number")
+    page = Paginator(revisions, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "planning/artifact_history.html",
@@ -190,7 +198,8 @@ def artifact_history(
             "artifact": artifact,
             "milestone": artifact.milestone,
             "project": artifact.milestone.project,
-            "revisions": revisions,
+            "revisions": page.object_list,
+            "page": page,
         },
     )
 

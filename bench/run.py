@@ -1,0 +1,107 @@
+"""Run the benchmarks on PostgreSQL and write BENCHMARKS.md.
+
+    make bench                       # 10k and 100k unknowns
+    BENCH_SIZES=10000,100000,1000000 make bench
+
+It uses its own database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/squad_planner_bench), created and migrated
+here, so it never touches the data of a running instance.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/squad_planner_bench"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def machine() -> str:
+    memory = ""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            total = next(line for line in meminfo if line.startswith("MemTotal"))
+        kib = int(total.split()[1])
+        memory = f", {kib / 2**20:.0f} GiB memory"
+    except (OSError, StopIteration, ValueError):
+        pass
+    return f"{platform.machine()}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    if not url.startswith("postgres"):
+        sys.exit("The benchmarks run on PostgreSQL: set BENCH_DATABASE_URL=postgres://…")
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    settings.DEBUG = False
+    call_command("migrate", verbosity=0)
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+
+    from bench import sweep
+
+    print("Reminder sweep (selection and claiming, delivery excluded):")
+    sweep_rows = sweep.run(sizes)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg_version = cursor.fetchone()[0]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/run.py); the numbers below are its output.",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine()}",
+        f"- Python {platform.python_version()}, Django {django.get_version()}, PostgreSQL {pg_version}",
+        "",
+        "## Reminder sweep",
+        "",
+        "One beat tick's work before any email leaves: the six rules' set-based",
+        "selection, writing one Notification per due reminder, and claiming the",
+        "deliveries. 10% of the unknowns are due for an owner reminder. Median of 5",
+        "runs after a warm-up; the query count is the same in every run. Peak",
+        "memory is traced in a separate run (tracing slows the code it measures).",
+        "Target: at most 1 s at 100,000 unknowns, with a query count that does not",
+        "grow with the number of unknowns.",
+        "",
+        "| unknowns | reminders written | wall time (s) | queries | peak Python memory (MiB) |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in sweep_rows:
+        lines.append(
+            f"| {row['unknowns']:,} | {row['due']:,} | {row['seconds']:.3f} | {row['queries']} "
+            f"| {row['peak_mib']:.1f} |"
+        )
+    lines.append("")
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+    print(f"Wrote {ROOT / 'BENCHMARKS.md'}")
+
+
+if __name__ == "__main__":
+    main()
