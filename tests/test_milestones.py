@@ -453,9 +453,7 @@ def test_transition_to_the_phase_it_is_in_says_it_already_moved(milestone, tech_
 
 
 @pytest.mark.parametrize("to", [Phase.DESIGN_SPEC, Phase.DONE, "shipping"])
-def test_transition_refuses_a_jump_ahead_or_a_phase_that_does_not_exist(
-    milestone, tech_lead, to
-):
+def test_transition_refuses_a_jump_ahead_or_a_phase_that_does_not_exist(milestone, tech_lead, to):
     satisfy(milestone, Phase.PROTOCOLS)
     satisfy(milestone, Phase.DESIGN_SPEC)
 
