@@ -4,13 +4,20 @@ from planning.models import (
     Activity,
     Artifact,
     ArtifactRevision,
+    BreakoutSession,
+    Comment,
+    Concern,
     DeferralRequest,
     DesignReview,
+    KickoffMeeting,
     Milestone,
     Notification,
     Project,
+    Story,
+    Subtask,
     Unknown,
     UnknownComment,
+    Verdict,
 )
 
 
@@ -136,3 +143,49 @@ class DesignReviewAdmin(admin.ModelAdmin):
     list_filter = ["status", "outcome"]
     list_select_related = ["milestone"]
     filter_horizontal = ["invitees"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["review", "author", "artifact_kind", "resolved", "created_at"]
+    list_select_related = ["review__milestone", "author"]
+
+
+@admin.register(Verdict)
+class VerdictAdmin(admin.ModelAdmin):
+    list_display = ["review", "reviewer", "verdict", "counted", "updated_at"]
+    list_filter = ["verdict", "counted"]
+    list_select_related = ["review__milestone", "reviewer"]
+
+
+@admin.register(KickoffMeeting)
+class KickoffMeetingAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "scheduled_for", "held_at"]
+    list_select_related = ["milestone"]
+
+
+@admin.register(Concern)
+class ConcernAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "kind", "status", "raised_by", "created_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["milestone", "raised_by"]
+
+
+class SubtaskInline(admin.TabularInline):
+    model = Subtask
+    extra = 0
+
+
+@admin.register(Story)
+class StoryAdmin(admin.ModelAdmin):
+    list_display = ["key", "title", "milestone", "assignee", "status"]
+    list_filter = ["status"]
+    list_select_related = ["milestone", "assignee"]
+    inlines = [SubtaskInline]
+
+
+@admin.register(BreakoutSession)
+class BreakoutSessionAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "scheduled_for", "held_at"]
+    list_select_related = ["milestone"]
+    filter_horizontal = ["attendees"]

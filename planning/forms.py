@@ -236,3 +236,44 @@ class UnknownRowForm(UnknownEditForm):
 
     class Meta(UnknownEditForm.Meta):
         fields = ["title", "priority", "status", "owner", "due_on"]
+
+
+class MeetingTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class ReviewForm(forms.Form):
+    scheduled_for = forms.DateTimeField(label="When", widget=MeetingTimeInput())
+    duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=60)
+    location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
+
+
+class KickoffForm(forms.Form):
+    scheduled_for = forms.DateTimeField(label="When", widget=MeetingTimeInput(), required=False)
+    duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=45)
+    location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown."
+    )
+
+
+class BreakoutSessionForm(forms.Form):
+    scheduled_for = forms.DateTimeField(label="When", widget=MeetingTimeInput())
+    duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=60)
+    location = forms.CharField(required=False, max_length=300)
+
+
+class ConcernForm(forms.Form):
+    kind = forms.ChoiceField(choices=[("question", "Question"), ("concern", "Concern")])
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What is on your mind?")
+
+
+class StoryForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    ticket_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="Ticket link"
+    )

@@ -21,6 +21,19 @@ unknown_patterns = [
     path("deferral/", views.deferral_request, name="deferral-request"),
 ]
 
+review_patterns = [
+    path("", views.review_detail, name="review-detail"),
+    path("updates/", views.review_updates, name="review-updates"),
+    path("invite.ics", views.review_calendar, name="review-ics"),
+    path("open/", views.review_open, name="review-open"),
+    path("close/", views.review_close, name="review-close"),
+    path("invitees/", views.review_invite, name="review-invite"),
+    path("comments/", views.comment_add, name="comment-add"),
+    path("comments/<int:pk>/edit/", views.comment_edit, name="comment-edit"),
+    path("comments/<int:pk>/resolve/", views.comment_resolve, name="comment-resolve"),
+    path("verdict/", views.verdict_set, name="verdict-set"),
+]
+
 milestone_patterns = [
     path("", views.milestone_detail, name="milestone-detail"),
     path("edit/", views.milestone_edit, name="milestone-edit"),
@@ -29,6 +42,22 @@ milestone_patterns = [
     path("artifacts/<slug:kind>/", include(artifact_patterns)),
     path("unknowns/", views.unknown_list, name="unknown-list"),
     path("unknowns/<str:key>/", include(unknown_patterns)),
+    path("reviews/new/", views.review_schedule, name="review-schedule"),
+    path("reviews/<int:round>/", include(review_patterns)),
+    path("kickoff/", views.kickoff, name="kickoff"),
+    path("kickoff/held/", views.kickoff_held, name="kickoff-held"),
+    path("kickoff/invite.ics", views.kickoff_calendar, name="kickoff-ics"),
+    path("kickoff/concerns/", views.concern_add, name="concern-add"),
+    path("kickoff/concerns/<int:pk>/answer/", views.concern_answer, name="concern-answer"),
+    path("breakout/", views.breakout, name="breakout"),
+    path("breakout/stories/", views.story_add, name="story-add"),
+    path("breakout/stories/<int:story_number>/claim/", views.story_claim, name="story-claim"),
+    path("breakout/stories/<int:story_number>/subtasks/", views.subtask_add, name="subtask-add"),
+    path("breakout/subtasks/<int:pk>/done/", views.subtask_done, name="subtask-done"),
+    path("breakout/session/", views.breakout_session, name="breakout-session"),
+    path("breakout/held/", views.breakout_held, name="breakout-held"),
+    path("breakout/invite.ics", views.breakout_calendar, name="breakout-ics"),
+    path("packet.md", views.packet, name="packet"),
 ]
 
 project_patterns = [

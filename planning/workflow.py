@@ -88,6 +88,21 @@ class UnknownFacts:
 
 
 @dataclass(frozen=True)
+class ReviewFacts:
+    round: int
+    status: str
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
+class StoryFacts:
+    key: str
+    title: str
+    claimed: bool
+    subtasks: int
+
+
+@dataclass(frozen=True)
 class MilestoneFacts:
     """What the guards read about one milestone, gathered by the services."""
 
@@ -95,6 +110,12 @@ class MilestoneFacts:
     tech_lead_id: int | None
     artifacts: Mapping[str, ArtifactFacts] = field(default_factory=dict)
     unknowns: tuple[UnknownFacts, ...] = ()
+    latest_review: ReviewFacts | None = None
+    kickoff_held: bool = False
+    open_concerns: int = 0
+    breakout_mode: str = "engineer"
+    breakout_held: bool = False
+    stories: tuple[StoryFacts, ...] = ()
 
 
 Guard = Callable[[MilestoneFacts], list[Unmet]]
@@ -200,8 +221,76 @@ def no_unsettled_unknowns(facts: MilestoneFacts) -> list[Unmet]:
     ]
 
 
-# The guard of each forward move, keyed by the phase it moves *to*. A move
-# whose guard reads models that do not exist yet gets its guard with them.
+def review_approved(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: the latest design review is closed with the outcome approved."""
+    review = facts.latest_review
+    if review is None:
+        return [Unmet("review_missing", "Schedule and hold a design review.")]
+    if review.status != "closed":
+        return [
+            Unmet(
+                "review_not_closed",
+                f"Design review {review.round} is {review.status}; close it with an outcome.",
+            )
+        ]
+    if review.outcome != "approved":
+        return [
+            Unmet(
+                "review_not_approved",
+                f"Design review {review.round} asked for changes; hold another round.",
+            )
+        ]
+    return []
+
+
+def kickoff_done(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: the kick-off was held and no concern or question is left open."""
+    unmet = []
+    if not facts.kickoff_held:
+        unmet.append(Unmet("kickoff_not_held", "Hold the kick-off meeting."))
+    if facts.open_concerns:
+        n = facts.open_concerns
+        unmet.append(
+            Unmet(
+                "concerns_open",
+                f"{n} concern{'s' if n != 1 else ''} or question{'s' if n != 1 else ''} "
+                "from the kick-off still need an answer.",
+            )
+        )
+    return unmet
+
+
+def stories_broken_out(facts: MilestoneFacts) -> list[Unmet]:
+    """Guard: the squad's breakout mode is honoured.
+
+    Meeting mode: the breakout session was held and every story has a sub-task.
+    Engineer mode: every claimed story has a sub-task.
+    """
+    unmet = []
+    meeting = facts.breakout_mode == "meeting"
+    if meeting and not facts.breakout_held:
+        unmet.append(Unmet("breakout_not_held", "Hold the breakout session."))
+    for story in facts.stories:
+        if story.subtasks:
+            continue
+        if meeting:
+            unmet.append(
+                Unmet(
+                    f"story_without_subtasks:{story.key}",
+                    f"{story.key} “{story.title}” has no sub-task.",
+                )
+            )
+        elif story.claimed:
+            unmet.append(
+                Unmet(
+                    f"story_without_subtasks:{story.key}",
+                    f"{story.key} “{story.title}” is claimed but has no sub-task.",
+                )
+            )
+    return unmet
+
+
+# The guard of each forward move, keyed by the phase it moves *to*.
 FORWARD_GUARDS: dict[str, list[Guard]] = {
     Phase.PROTOCOLS: [
         artifacts_ready(ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
@@ -209,7 +298,9 @@ FORWARD_GUARDS: dict[str, list[Guard]] = {
     Phase.DESIGN_SPEC: [artifacts_ready(ArtifactKind.PROTOCOL_SPECS), on_need_kinds_decided],
     Phase.UNKNOWNS: [artifacts_ready(ArtifactKind.DESIGN_SPEC), needed_artifacts_ready],
     Phase.DESIGN_REVIEW: [unknowns_have_owners, blockers_handled],
-    Phase.DONE: [no_unsettled_unknowns],
+    Phase.KICKOFF: [review_approved],
+    Phase.TASK_BREAKOUT: [kickoff_done],
+    Phase.DONE: [stories_broken_out, no_unsettled_unknowns],
 }
 
 

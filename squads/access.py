@@ -36,6 +36,9 @@ class Action(StrEnum):
     EDIT_UNKNOWN = "edit_unknown"
     DISCUSS_UNKNOWN = "discuss_unknown"
     REQUEST_DEFERRAL = "request_deferral"
+    RUN_MEETINGS = "run_meetings"
+    REVIEW = "review"
+    TAKE_PART = "take_part"
 
 
 def role_in(user: User, squad: Squad) -> str | None:
@@ -81,16 +84,33 @@ def get_project_for(user: User, squad_slug: str, project_slug: str) -> Project:
     return project
 
 
-def milestones_for(user: User) -> QuerySet[Milestone]:
-    """Milestones of the projects the user may see."""
+def milestones_for(user: User, *, with_guest: bool = False) -> QuerySet[Milestone]:
+    """Milestones of the projects the user may see; `with_guest` adds those of their review invitations.
+
+    A guest reaches only the milestone page (and its artifacts) and the review
+    they were invited to; every other page asks without `with_guest`.
+    """
     from planning.models import Milestone
 
-    return Milestone.objects.filter(project__in=projects_for(user))
+    visible = Q(project__in=projects_for(user))
+    if with_guest and user.is_authenticated:
+        visible |= Q(reviews__invitees=user)
+    return Milestone.objects.filter(visible).distinct()
 
 
-def get_milestone_for(user: User, squad_slug: str, project_slug: str, number: int) -> Milestone:
+def is_guest(user: User, milestone: Milestone) -> bool:
+    """Invited to a review of the milestone without being of its squad or its principal."""
+    return (
+        milestone.project.principal_engineer_id != user.pk
+        and role_in(user, milestone.project.squad) is None
+    )
+
+
+def get_milestone_for(
+    user: User, squad_slug: str, project_slug: str, number: int, *, with_guest: bool = False
+) -> Milestone:
     milestone = (
-        milestones_for(user)
+        milestones_for(user, with_guest=with_guest)
         .select_related("project__squad", "project__principal_engineer", "tech_lead")
         .filter(project__squad__slug=squad_slug, project__slug=project_slug, number=number)
         .first()
@@ -170,6 +190,11 @@ def _may_discuss(user: User, milestone: Milestone) -> bool:
     return milestone.project.principal_engineer_id == user.pk or _is_squad_member(user, milestone)
 
 
+def _may_review(user: User, review) -> bool:
+    milestone = review.milestone
+    return _may_discuss(user, milestone) or review.invitees.filter(pk=user.pk).exists()
+
+
 _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.MANAGE_MEMBERS: (_is_squad_tech_lead, "Only the squad's tech leads manage members."),
     Action.EDIT_SQUAD_SETTINGS: (
@@ -210,6 +235,18 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.REQUEST_DEFERRAL: (
         _is_milestone_tech_lead,
         "Only the milestone's tech lead asks to defer an unknown.",
+    ),
+    Action.RUN_MEETINGS: (
+        _is_milestone_tech_lead,
+        "Only the milestone's tech lead schedules, holds and closes reviews and meetings.",
+    ),
+    Action.REVIEW: (
+        _may_review,
+        "Only the squad, its principal engineer and invited guests review.",
+    ),
+    Action.TAKE_PART: (
+        _is_squad_member,
+        "Only squad members raise concerns and work on stories.",
     ),
 }
 

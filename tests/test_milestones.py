@@ -29,11 +29,12 @@ ON_NEED = [INFRASTRUCTURE, SEQUENCE, FLOW]
 
 # The same queries however many rows there are. Milestone page: session, user,
 # milestone (with project, squad, lead), artifacts with their last editors,
-# the guard facts (artifacts, unknowns), the timeline, the unknowns table, my
-# role, the navigation counts, the squad's members. Project page: session,
+# the guard facts (artifacts, unknowns, latest review, kick-off, breakout
+# session, stories, open concerns), the reviews, the timeline, the unknowns
+# table, my role, the navigation counts, the squad's members. Project page: session,
 # user, project, milestone count, the page of milestones with their tech
 # leads, my role (twice), the navigation counts.
-MILESTONE_PAGE_BUDGET = 11
+MILESTONE_PAGE_BUDGET = 18
 PROJECT_PAGE_BUDGET = 8
 
 

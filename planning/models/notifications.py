@@ -22,6 +22,13 @@ class Notification(models.Model):
         DEFERRAL_REQUESTED = "deferral_requested", "Deferral requested"
         DEFERRAL_DECIDED = "deferral_decided", "Deferral decided"
         UNKNOWN_ASSIGNED = "unknown_assigned", "Unknown assigned"
+        REVIEW_INVITED = "review_invited", "Invited to a review"
+        REVIEW_OPENED = "review_opened", "Review opened"
+        REVIEW_CLOSED = "review_closed", "Review closed"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        CONCERN_ANSWERED = "concern_answered", "Concern answered"
+        SUBTASK_ASSIGNED = "subtask_assigned", "Sub-task assigned"
+        MEETING_SCHEDULED = "meeting_scheduled", "Meeting scheduled"
 
     class Email(models.TextChoices):
         PENDING = "pending", "To send now"
@@ -42,6 +49,7 @@ class Notification(models.Model):
     email = models.CharField(max_length=10, choices=Email.choices, default=Email.PENDING)
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    calendar = models.TextField(blank=True, help_text="An .ics invitation attached to the email.")
     webhook_url = models.URLField(blank=True, max_length=500)
     webhook_claimed_at = models.DateTimeField(null=True, blank=True)
     webhook_sent_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from planning.models.milestone import Milestone
 
@@ -44,3 +47,69 @@ class DesignReview(models.Model):
 
     def __str__(self) -> str:
         return f"Design review {self.round} of {self.milestone}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(
+            "planning:review-detail", kwargs={**self.milestone.url_kwargs(), "round": self.round}
+        )
+
+    @property
+    def ends_at(self):
+        return self.scheduled_for + timedelta(minutes=self.duration_minutes)
+
+
+class Comment(models.Model):
+    """A remark in a design review, on one artifact or on the design as a whole."""
+
+    review = models.ForeignKey(DesignReview, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    artifact_kind = models.CharField(max_length=40, blank=True, help_text="Empty: general.")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    body = models.TextField()
+    resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["review", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on {self.review}"
+
+    @property
+    def was_edited(self) -> bool:
+        return (self.updated_at - self.created_at).total_seconds() > 1
+
+
+class Verdict(models.Model):
+    """One reviewer's verdict on a review round; changeable while the review is open."""
+
+    class Choice(models.TextChoices):
+        APPROVE = "approve", "Approve"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        COMMENT = "comment", "Comment"
+
+    review = models.ForeignKey(DesignReview, on_delete=models.CASCADE, related_name="verdicts")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    verdict = models.CharField(max_length=20, choices=Choice.choices)
+    note = models.TextField(blank=True)
+    counted = models.BooleanField(
+        default=True, help_text="Squad members and the principal engineer count; guests do not."
+    )
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "reviewer"], name="one_verdict_per_reviewer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} by {self.reviewer}"

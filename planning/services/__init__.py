@@ -9,6 +9,19 @@ from planning.services.artifacts import (
     save_artifact_body,
     starting_text,
 )
+from planning.services.meetings import (
+    add_story,
+    add_subtask,
+    answer_concern,
+    claim_story,
+    hold_breakout,
+    hold_kickoff,
+    raise_concern,
+    schedule_breakout,
+    schedule_kickoff,
+    update_story,
+    update_subtask,
+)
 from planning.services.milestones import create_milestone, update_milestone
 from planning.services.phases import (
     advance_phase,
@@ -19,6 +32,19 @@ from planning.services.phases import (
     transition,
 )
 from planning.services.projects import create_project, update_project
+from planning.services.reviews import (
+    add_comment,
+    approval_unmet,
+    close_review,
+    counted_verdicts,
+    edit_comment,
+    invite_guest,
+    open_review,
+    schedule_review,
+    set_comment_resolved,
+    set_verdict,
+    update_review,
+)
 from planning.services.unknowns import (
     add_unknown,
     comment_on_unknown,
@@ -29,24 +55,46 @@ from planning.services.unknowns import (
 )
 
 __all__ = [
+    "add_comment",
+    "add_story",
+    "add_subtask",
     "add_unknown",
     "advance_phase",
+    "answer_concern",
+    "approval_unmet",
+    "claim_story",
+    "close_review",
     "comment_on_unknown",
+    "counted_verdicts",
     "create_milestone",
     "create_project",
     "decide_artifact_need",
     "decide_deferral",
+    "edit_comment",
+    "hold_breakout",
+    "hold_kickoff",
+    "invite_guest",
     "mark_artifact",
     "milestone_facts",
     "move_back",
+    "open_review",
     "phase_changed",
+    "raise_concern",
     "readiness",
     "request_deferral",
     "resolve_unknown",
     "save_artifact_body",
+    "schedule_breakout",
+    "schedule_kickoff",
+    "schedule_review",
+    "set_comment_resolved",
+    "set_verdict",
     "starting_text",
     "transition",
     "update_milestone",
     "update_project",
+    "update_review",
+    "update_story",
+    "update_subtask",
     "update_unknown",
 ]

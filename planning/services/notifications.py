@@ -48,6 +48,7 @@ def notify(
     *,
     dedupe_key: str | None = None,
     webhook_url: str = "",
+    calendar: bytes = b"",
 ) -> Notification | None:
     """Put a message in one person's inbox and deliver it once the transaction commits.
 
@@ -60,6 +61,7 @@ def notify(
         "link": link,
         "email": email_mode_for(recipient),
         "webhook_url": webhook_url,
+        "calendar": calendar.decode() if calendar else "",
     }
     if dedupe_key is None:
         notification = Notification.objects.create(**fields)
@@ -157,7 +159,7 @@ def send_email(notification_id: int) -> bool:
     """
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("recipient")
             .filter(pk=notification_id)
             .first()
@@ -175,6 +177,8 @@ def send_email(notification_id: int) -> bool:
         message.attach_alternative(
             render_to_string("planning/email/notification.html", context), "text/html"
         )
+        if notification.calendar:
+            message.attach("invite.ics", notification.calendar, "text/calendar; method=REQUEST")
         message.send()
         notification.email = Notification.Email.SENT
         notification.emailed_at = timezone.now()

@@ -6,13 +6,22 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.dispatch import Signal
 
 from planning import workflow
 from planning.exceptions import GuardRefused
-from planning.models import Milestone
+from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone
 from planning.services.activity import record
-from planning.workflow import ArtifactFacts, MilestoneFacts, Phase, UnknownFacts, Unmet
+from planning.workflow import (
+    ArtifactFacts,
+    MilestoneFacts,
+    Phase,
+    ReviewFacts,
+    StoryFacts,
+    UnknownFacts,
+    Unmet,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -43,11 +52,26 @@ def milestone_facts(milestone: Milestone) -> MilestoneFacts:
             "number"
         ).values_list("number", "title", "priority", "status", "owner_id", "vendor_contacted_on")
     )
+    latest = milestone.reviews.order_by("-round").values("round", "status", "outcome").first()
+    kickoff = KickoffMeeting.objects.filter(milestone=milestone).values("held_at").first()
+    session = BreakoutSession.objects.filter(milestone=milestone).values("held_at").first()
+    stories = tuple(
+        StoryFacts(f"S-{number}", title, assignee is not None, subtasks)
+        for number, title, assignee, subtasks in milestone.stories.annotate(n=Count("subtasks"))
+        .order_by("number")
+        .values_list("number", "title", "assignee_id", "n")
+    )
     return MilestoneFacts(
         phase=milestone.phase,
         tech_lead_id=milestone.tech_lead_id,
         artifacts=artifacts,
         unknowns=unknowns,
+        latest_review=ReviewFacts(**latest) if latest else None,
+        kickoff_held=bool(kickoff and kickoff["held_at"]),
+        open_concerns=milestone.concerns.filter(status=Concern.Status.OPEN).count(),
+        breakout_mode=milestone.project.squad.breakout_mode,
+        breakout_held=bool(session and session["held_at"]),
+        stories=stories,
     )
 
 

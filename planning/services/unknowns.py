@@ -105,7 +105,9 @@ def update_unknown(actor: User, unknown: Unknown, **changes: Any) -> Unknown:
         raise ValidationError({"status": f"To make it {status}, {action}."})
     if "owner" in changes:
         _check_owner(unknown.milestone, changes["owner"])
-    locked = Unknown.objects.select_for_update().select_related("owner").get(pk=unknown.pk)
+    locked = (
+        Unknown.objects.select_for_update(of=("self",)).select_related("owner").get(pk=unknown.pk)
+    )
     locked.milestone = unknown.milestone
     before = {field: getattr(locked, field) for field in changes}
     for field, value in changes.items():
@@ -226,7 +228,7 @@ def decide_deferral(
 ) -> DeferralRequest:
     """Approve or reject a pending deferral: the project's principal engineer, not the requester."""
     deferral = (
-        DeferralRequest.objects.select_for_update()
+        DeferralRequest.objects.select_for_update(of=("self",))
         .select_related("unknown__milestone__project__squad", "unknown__owner", "requested_by")
         .get(pk=deferral.pk)
     )

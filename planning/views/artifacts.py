@@ -22,8 +22,10 @@ from squads.views import add_service_errors
 PREVIEW_LIMIT = 200_000  # characters; a preview of more is refused, not attempted
 
 
-def _artifact(request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str):
-    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
+def _artifact(
+    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str, **options
+):
+    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number, **options)
     return access.get_artifact_for(request.user, milestone, kind)
 
 
@@ -55,7 +57,10 @@ def _editor_context(request: HttpRequest, artifact: Artifact, form, **extra) -> 
 def artifact_edit(
     request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
 ) -> HttpResponse:
-    artifact = _artifact(request, squad_slug, project_slug, number, kind)
+    # Guests of a review read the artifacts; everything else about them is the squad's.
+    artifact = _artifact(
+        request, squad_slug, project_slug, number, kind, with_guest=request.method == "GET"
+    )
     if request.method == "GET":
         form = ArtifactBodyForm(
             initial={"body": services.starting_text(artifact), "base_revision": artifact.revision}

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from planning import services, workflow
 from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
-from planning.models import Milestone
+from planning.models import DesignReview, Milestone
 from planning.workflow import ON_NEED_KINDS, Phase
 from squads import access
 from squads.access import Action
@@ -86,6 +86,11 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
     facts = services.milestone_facts(milestone)
     readiness = services.readiness(milestone, facts)
     earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
+    reviews = list(milestone.reviews.order_by("-round"))
+    approved = next((r for r in reviews if r.outcome == DesignReview.Outcome.APPROVED), None)
+    for artifact in artifacts:
+        reviewed = approved.reviewed_revisions.get(artifact.kind) if approved else None
+        artifact.changed_since_review = reviewed is not None and artifact.revision != reviewed
     activities = list(
         milestone.activities.select_related("actor").order_by("-created_at", "-id")[
             : TIMELINE_ON_PAGE + 1
@@ -114,6 +119,11 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
         "may_edit": access.can(request.user, Action.EDIT_MILESTONE, milestone),
         "move_back_form": extra.pop("move_back_form", None)
         or (MoveBackForm(phases=earlier) if earlier else None),
+        "reviews": reviews,
+        "current_review": next(
+            (r for r in reviews if r.status != DesignReview.Status.CLOSED), None
+        ),
+        "may_run": access.can(request.user, Action.MOVE_PHASE, milestone),
         "activities": activities[:TIMELINE_ON_PAGE],
         "more_activities": len(activities) > TIMELINE_ON_PAGE,
         **extra,
@@ -124,8 +134,23 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
 def milestone_detail(
     request: HttpRequest, squad_slug: str, project_slug: str, number: int
 ) -> HttpResponse:
-    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
+    milestone = access.get_milestone_for(
+        request.user, squad_slug, project_slug, number, with_guest=True
+    )
+    if access.is_guest(request.user, milestone):
+        return render(request, "planning/milestone_guest.html", guest_context(request, milestone))
     return render(request, "planning/milestone_detail.html", milestone_context(request, milestone))
+
+
+def guest_context(request: HttpRequest, milestone: Milestone) -> dict:
+    """A guest sees the milestone's goal, its artifacts and the reviews they are invited to."""
+    return {
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "artifacts": [a for a in milestone.artifacts.order_by("id") if not a.is_waived],
+        "reviews": list(milestone.reviews.filter(invitees=request.user).order_by("-round")),
+    }
 
 
 @login_required

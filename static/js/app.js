@@ -12,3 +12,15 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// The review page refreshes its threads every few seconds; never while someone
+// is typing a reply or an edit inside them, so that nothing typed is lost.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.elt && event.detail.elt.id === "review-poller") {
+    const typing = Array.from(document.querySelectorAll(".thread textarea, .thread input[type=text]"))
+      .some((field) => field.value.trim() !== "");
+    if (typing) {
+      event.detail.shouldSwap = false;
+    }
+  }
+});

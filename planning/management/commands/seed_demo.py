@@ -138,6 +138,100 @@ class Command(BaseCommand):
         services.decide_deferral(principal, deferral, decision="approve", note="Fine for now.")
         add("Who rotates the provider API keys?", Unknown.Priority.HIGH, None)
 
+    def _reviewed(self, project: Project, people: dict, write, ready, advance) -> None:
+        """One milestone in design review with comments and verdicts, one that reached done."""
+        lead, eng1, eng2, principal = (
+            people["lead"],
+            people["eng1"],
+            people["eng2"],
+            people["principal"],
+        )
+        now = timezone.now()
+
+        def through_unknowns(title: str, goal: str) -> Milestone:
+            milestone = services.create_milestone(lead, project, title=title, goal=goal)
+            write(milestone, ArtifactKind.SYSTEM_ARCHITECTURE, text.WEBHOOK_SYSTEM, lead)
+            write(milestone, ArtifactKind.APPLICATION_ARCHITECTURE, text.WEBHOOK_APPLICATION, eng1)
+            ready(
+                milestone, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE
+            )
+            milestone = advance(milestone, Phase.PROTOCOLS)
+            write(milestone, ArtifactKind.PROTOCOL_SPECS, text.PROTOCOL_SPECS, lead)
+            ready(milestone, ArtifactKind.PROTOCOL_SPECS)
+            for kind in (
+                ArtifactKind.INFRASTRUCTURE_DIAGRAM,
+                ArtifactKind.SEQUENCE_DIAGRAM,
+                ArtifactKind.FLOW_CHART,
+            ):
+                services.decide_artifact_need(
+                    lead,
+                    milestone.artifacts.get(kind=kind),
+                    needed=False,
+                    reason="Not needed here.",
+                )
+            milestone = advance(milestone, Phase.DESIGN_SPEC)
+            write(milestone, ArtifactKind.DESIGN_SPEC, text.DESIGN_SPEC, lead)
+            ready(milestone, ArtifactKind.DESIGN_SPEC)
+            milestone = advance(milestone, Phase.UNKNOWNS)
+            unknown = services.add_unknown(
+                lead, milestone, title="Refund window of the processor", priority="high", owner=eng2
+            )
+            services.resolve_unknown(eng2, unknown, "180 days, confirmed in the processor's docs.")
+            return advance(milestone, Phase.DESIGN_REVIEW)
+
+        review_milestone = through_unknowns(
+            "Refunds to saved cards", "Refund to the token the customer paid with."
+        )
+        review = services.schedule_review(
+            lead,
+            review_milestone,
+            scheduled_for=now + timedelta(hours=2),
+            location="Room Ada / meet.example.com/refunds",
+        )
+        services.invite_guest(lead, review, people["guest"])
+        services.open_review(lead, review)
+        comment = services.add_comment(
+            eng1,
+            review,
+            body="Do we refund partial captures to the same token?",
+            artifact_kind=ArtifactKind.PROTOCOL_SPECS,
+        )
+        services.add_comment(lead, review, body="Yes, up to the captured amount.", parent=comment)
+        services.add_comment(
+            people["guest"],
+            review,
+            body="From support: please show the refund reference in the receipt.",
+        )
+        services.set_verdict(eng1, review, "approve", "Clear.")
+        services.set_verdict(
+            eng2, review, "changes_requested", "The retry policy for refunds is missing."
+        )
+        services.set_verdict(people["guest"], review, "comment")
+
+        done = through_unknowns(
+            "Card expiry reminders", "Tell customers before their saved card expires."
+        )
+        review = services.schedule_review(lead, done, scheduled_for=now - timedelta(days=6))
+        services.open_review(lead, review)
+        services.set_verdict(eng1, review, "approve")
+        services.set_verdict(principal, review, "approve", "Good to go.")
+        services.close_review(lead, review, "approved")
+        done = advance(done, Phase.KICKOFF)
+        services.schedule_kickoff(
+            lead, done, scheduled_for=now - timedelta(days=5), location="Room Ada"
+        )
+        concern = services.raise_concern(
+            people["product"], done, kind="question", text="Do we email or push-notify?"
+        )
+        services.answer_concern(lead, concern, "Email first; push in the app milestone.")
+        services.hold_kickoff(lead, done)
+        done = advance(done, Phase.TASK_BREAKOUT)
+        story = services.add_story(eng1, done, title="Nightly job finds cards expiring in 30 days")
+        services.claim_story(eng1, story)
+        services.add_subtask(eng1, story, title="Query and batch", assignee=eng1)
+        services.add_subtask(eng1, story, title="Email template", assignee=eng2)
+        advance(done, Phase.DONE)
+
     def _milestones(self, project: Project, people: dict) -> None:
         lead, eng = people["lead"], people["eng1"]
 
@@ -196,6 +290,8 @@ class Command(BaseCommand):
         ready(webhooks, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
         webhooks = advance(webhooks, Phase.PROTOCOLS)
         write(webhooks, ArtifactKind.PROTOCOL_SPECS, text.WEBHOOK_PROTOCOL_DRAFT, eng)
+
+        self._reviewed(project, people, write, ready, advance)
 
         wallet = services.create_milestone(
             lead, project, title="Saved cards in the wallet", goal="Show and manage saved cards."

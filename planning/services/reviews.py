@@ -1,0 +1,319 @@
+"""Design reviews: schedule, invite, open, comment, give verdicts, close."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from planning.calendar import review_ics
+from planning.exceptions import GuardRefused
+from planning.models import Comment, DesignReview, Milestone, Notification, Verdict
+from planning.services.activity import record
+from planning.services.notifications import notify
+from planning.workflow import Phase, Unmet
+from squads.access import Action, is_guest, require, role_in
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def _squad_people(milestone: Milestone) -> set:
+    people = {m.user for m in milestone.project.squad.memberships.select_related("user")}
+    if milestone.project.principal_engineer:
+        people.add(milestone.project.principal_engineer)
+    return people
+
+
+def _everyone(review: DesignReview) -> set:
+    return _squad_people(review.milestone) | set(review.invitees.all())
+
+
+def _invite(review: DesignReview, people, actor: User) -> None:
+    ics = review_ics(review)
+    when = timezone.localtime(review.scheduled_for)
+    for person in people:
+        if person.pk == actor.pk:
+            continue
+        notify(
+            person,
+            Notification.Kind.REVIEW_INVITED,
+            f"Design review {review.round} of M{review.milestone.number} “{review.milestone.title}” "
+            f"on {when:%a %d %b %H:%M}"
+            + (f" ({review.location})" if review.location else "")
+            + ".",
+            review.get_absolute_url(),
+            calendar=ics,
+        )
+
+
+@transaction.atomic
+def schedule_review(
+    actor: User,
+    milestone: Milestone,
+    *,
+    scheduled_for: datetime,
+    duration_minutes: int = 60,
+    location: str = "",
+) -> DesignReview:
+    """A new review round; everyone in the squad gets an invitation with the .ics."""
+    require(actor, Action.RUN_MEETINGS, milestone)
+    Milestone.objects.select_for_update().filter(pk=milestone.pk).get()
+    if milestone.reviews.exclude(status=DesignReview.Status.CLOSED).exists():
+        raise ValidationError("Close the current review round before scheduling another.")
+    last = milestone.reviews.aggregate(last=Max("round"))["last"] or 0
+    review = DesignReview.objects.create(
+        milestone=milestone,
+        round=last + 1,
+        scheduled_for=scheduled_for,
+        duration_minutes=duration_minutes,
+        location=location,
+    )
+    record(
+        milestone,
+        actor,
+        "review_scheduled",
+        f"{actor.display_name} scheduled design review {review.round} for "
+        f"{timezone.localtime(scheduled_for):%d %b %H:%M}.",
+        review=review.pk,
+    )
+    _invite(review, _squad_people(milestone), actor)
+    return review
+
+
+@transaction.atomic
+def update_review(actor: User, review: DesignReview, **changes) -> DesignReview:
+    require(actor, Action.RUN_MEETINGS, review.milestone)
+    if review.status == DesignReview.Status.CLOSED:
+        raise ValidationError("A closed review cannot change.")
+    allowed = {"scheduled_for", "duration_minutes", "location"}
+    if set(changes) - allowed:
+        raise ValueError(f"Not review fields: {', '.join(sorted(set(changes) - allowed))}")
+    moved = "scheduled_for" in changes and changes["scheduled_for"] != review.scheduled_for
+    for field, value in changes.items():
+        setattr(review, field, value)
+    review.save()
+    if moved:
+        _invite(review, _everyone(review), actor)
+    return review
+
+
+@transaction.atomic
+def invite_guest(actor: User, review: DesignReview, guest: User) -> DesignReview:
+    """Invite someone from outside the squad: they reach this milestone and this review only."""
+    require(actor, Action.RUN_MEETINGS, review.milestone)
+    milestone = review.milestone
+    if review.status == DesignReview.Status.CLOSED:
+        raise ValidationError("The review is closed.")
+    if (
+        role_in(guest, milestone.project.squad)
+        or milestone.project.principal_engineer_id == guest.pk
+    ):
+        raise ValidationError({"user": f"{guest.display_name} already takes part in this review."})
+    if review.invitees.filter(pk=guest.pk).exists():
+        raise ValidationError({"user": f"{guest.display_name} is already invited."})
+    review.invitees.add(guest)
+    record(
+        milestone,
+        actor,
+        "guest_invited",
+        f"{actor.display_name} invited {guest.display_name} to design review {review.round}.",
+        review=review.pk,
+    )
+    _invite(review, [guest], actor)
+    return review
+
+
+@transaction.atomic
+def open_review(actor: User, review: DesignReview) -> DesignReview:
+    """Open the review: the current revision of every artifact is what is reviewed."""
+    require(actor, Action.RUN_MEETINGS, review.milestone)
+    review = DesignReview.objects.select_for_update().get(pk=review.pk)
+    if review.status != DesignReview.Status.SCHEDULED:
+        raise ValidationError(f"The review is already {review.get_status_display().lower()}.")
+    milestone = review.milestone
+    if milestone.phase != Phase.DESIGN_REVIEW:
+        raise ValidationError("Open the review once the milestone is in the Design review phase.")
+    review.status = DesignReview.Status.OPEN
+    review.opened_at = timezone.now()
+    review.reviewed_revisions = dict(milestone.artifacts.values_list("kind", "revision"))
+    review.save(update_fields=["status", "opened_at", "reviewed_revisions"])
+    record(
+        milestone,
+        actor,
+        "review_opened",
+        f"{actor.display_name} opened design review {review.round}.",
+        review=review.pk,
+    )
+    for person in _everyone(review) - {actor}:
+        notify(
+            person,
+            Notification.Kind.REVIEW_OPENED,
+            f"Design review {review.round} of M{milestone.number} “{milestone.title}” is open: comment and give your verdict.",
+            review.get_absolute_url(),
+        )
+    return review
+
+
+def counted_verdicts(review: DesignReview) -> tuple[int, int]:
+    """Counted approvals and counted requests for changes."""
+    counted = review.verdicts.filter(counted=True)
+    return (
+        counted.filter(verdict=Verdict.Choice.APPROVE).count(),
+        counted.filter(verdict=Verdict.Choice.CHANGES_REQUESTED).count(),
+    )
+
+
+def approval_unmet(review: DesignReview) -> list[Unmet]:
+    """What keeps the review from closing approved."""
+    needed = review.milestone.project.squad.min_review_approvals
+    approvals, changes = counted_verdicts(review)
+    unmet = []
+    if approvals < needed:
+        unmet.append(
+            Unmet(
+                "not_enough_approvals",
+                f"{approvals} of the {needed} counted approvals the squad asks for.",
+            )
+        )
+    if changes:
+        unmet.append(
+            Unmet(
+                "changes_requested",
+                f"{changes} counted reviewer{'s' if changes != 1 else ''} asked for changes.",
+            )
+        )
+    return unmet
+
+
+@transaction.atomic
+def close_review(actor: User, review: DesignReview, outcome: str) -> DesignReview:
+    require(actor, Action.RUN_MEETINGS, review.milestone)
+    review = (
+        DesignReview.objects.select_for_update(of=("self",))
+        .select_related("milestone__project__squad")
+        .get(pk=review.pk)
+    )
+    if review.status != DesignReview.Status.OPEN:
+        raise ValidationError("Only an open review can be closed.")
+    if outcome not in DesignReview.Outcome.values:
+        raise ValidationError({"outcome": "Choose approved or changes requested."})
+    if outcome == DesignReview.Outcome.APPROVED:
+        unmet = approval_unmet(review)
+        if unmet:
+            raise GuardRefused("The review cannot close approved yet.", unmet)
+    review.status = DesignReview.Status.CLOSED
+    review.outcome = outcome
+    review.closed_at = timezone.now()
+    review.save(update_fields=["status", "outcome", "closed_at"])
+    milestone = review.milestone
+    label = review.get_outcome_display().lower()
+    record(
+        milestone,
+        actor,
+        "review_closed",
+        f"{actor.display_name} closed design review {review.round}: {label}.",
+        review=review.pk,
+        outcome=outcome,
+    )
+    for person in _everyone(review) - {actor}:
+        notify(
+            person,
+            Notification.Kind.REVIEW_CLOSED,
+            f"Design review {review.round} of M{milestone.number} “{milestone.title}” closed: {label}.",
+            review.get_absolute_url(),
+        )
+    return review
+
+
+def _current_status(review: DesignReview) -> str:
+    """The status as stored now: the caller's copy may predate an open or a close."""
+    review.status = DesignReview.objects.filter(pk=review.pk).values_list("status", flat=True).get()
+    return review.status
+
+
+def _open_for_comments(review: DesignReview) -> None:
+    if _current_status(review) == DesignReview.Status.CLOSED:
+        raise ValidationError("The review is closed.")
+
+
+@transaction.atomic
+def add_comment(
+    actor: User,
+    review: DesignReview,
+    *,
+    body: str,
+    artifact_kind: str = "",
+    parent: Comment | None = None,
+) -> Comment:
+    require(actor, Action.REVIEW, review)
+    _open_for_comments(review)
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "Write something first."})
+    if parent is not None:
+        if parent.review_id != review.pk:
+            raise ValidationError({"parent": "That comment belongs to another review."})
+        # Replies stay one level deep: a reply to a reply joins its thread.
+        parent = parent.parent or parent
+        artifact_kind = parent.artifact_kind
+    if artifact_kind and not review.milestone.artifacts.filter(kind=artifact_kind).exists():
+        raise ValidationError({"artifact_kind": "No such artifact."})
+    return Comment.objects.create(
+        review=review, author=actor, body=body, artifact_kind=artifact_kind, parent=parent
+    )
+
+
+@transaction.atomic
+def edit_comment(actor: User, comment: Comment, body: str) -> Comment:
+    require(actor, Action.REVIEW, comment.review)
+    if comment.author_id != actor.pk:
+        raise PermissionDenied("Only its author edits a comment.")
+    _open_for_comments(comment.review)
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "A comment cannot be empty."})
+    comment.body = body
+    comment.save(update_fields=["body", "updated_at"])
+    return comment
+
+
+@transaction.atomic
+def set_comment_resolved(actor: User, comment: Comment, resolved: bool) -> Comment:
+    review = comment.review
+    require(actor, Action.REVIEW, review)
+    if comment.author_id != actor.pk and review.milestone.tech_lead_id != actor.pk:
+        raise PermissionDenied("Its author or the tech lead resolves a comment.")
+    comment.resolved = resolved
+    comment.save(update_fields=["resolved", "updated_at"])
+    return comment
+
+
+@transaction.atomic
+def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "") -> Verdict:
+    """Give or change one's verdict while the review is open. Guests' verdicts are not counted."""
+    require(actor, Action.REVIEW, review)
+    if _current_status(review) != DesignReview.Status.OPEN:
+        raise ValidationError("Verdicts are given while the review is open.")
+    if verdict not in Verdict.Choice.values:
+        raise ValidationError({"verdict": "Choose approve, changes requested or comment."})
+    milestone = review.milestone
+    counted = not is_guest(actor, milestone)
+    row, _ = Verdict.objects.update_or_create(
+        review=review,
+        reviewer=actor,
+        defaults={"verdict": verdict, "note": note.strip(), "counted": counted},
+    )
+    if verdict == Verdict.Choice.CHANGES_REQUESTED and milestone.tech_lead_id != actor.pk:
+        notify(
+            milestone.tech_lead,
+            Notification.Kind.CHANGES_REQUESTED,
+            f"{actor.display_name} asks for changes in design review {review.round}"
+            + (f": {note.strip()}" if note.strip() else "."),
+            review.get_absolute_url(),
+        )
+    return row

@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from planning import services
+from planning.calendar import breakout_ics, kickoff_ics
+from planning.forms import BreakoutSessionForm, ConcernForm, KickoffForm, StoryForm
+from planning.markdown import render_markdown
+from planning.models import BreakoutSession, KickoffMeeting, Milestone, Subtask
+from planning.packet import design_packet
+from squads import access
+from squads.access import Action
+from squads.models import Squad
+from squads.views import add_service_errors
+
+User = get_user_model()
+
+
+def _milestone(request, squad_slug, project_slug, number) -> Milestone:
+    return access.get_milestone_for(request.user, squad_slug, project_slug, number)
+
+
+def _errors(request: HttpRequest, error: ValidationError) -> None:
+    messages.error(request, " ".join(error.messages))
+
+
+# Kick-off ------------------------------------------------------------------
+
+
+def _kickoff_context(request, milestone: Milestone, **extra) -> dict:
+    kickoff = KickoffMeeting.objects.filter(milestone=milestone).first()
+    initial = {}
+    if kickoff:
+        initial = {
+            "scheduled_for": kickoff.scheduled_for,
+            "duration_minutes": kickoff.duration_minutes,
+            "location": kickoff.location,
+            "notes": kickoff.notes,
+        }
+    concerns = list(milestone.concerns.select_related("raised_by", "answered_by"))
+    return {
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "kickoff": kickoff,
+        "notes_html": render_markdown(kickoff.notes) if kickoff else "",
+        "form": extra.pop("form", None) or KickoffForm(initial=initial),
+        "concern_form": extra.pop("concern_form", None) or ConcernForm(),
+        "open_concerns": [c for c in concerns if c.status == "open"],
+        "answered_concerns": [c for c in concerns if c.status == "answered"],
+        "may_run": access.can(request.user, Action.RUN_MEETINGS, milestone),
+        "may_take_part": access.can(request.user, Action.TAKE_PART, milestone),
+        **extra,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def kickoff(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    if request.method == "POST":
+        access.require(request.user, Action.RUN_MEETINGS, milestone)
+        form = KickoffForm(request.POST)
+        if form.is_valid():
+            try:
+                services.schedule_kickoff(request.user, milestone, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, "The kick-off is saved; the squad is invited.")
+                return redirect(request.path)
+        return render(
+            request, "planning/kickoff.html", _kickoff_context(request, milestone, form=form)
+        )
+    return render(request, "planning/kickoff.html", _kickoff_context(request, milestone))
+
+
+@login_required
+@require_POST
+def kickoff_held(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.RUN_MEETINGS, milestone)
+    services.hold_kickoff(request.user, milestone)
+    messages.success(request, "The kick-off is marked as held.")
+    return redirect(milestone.get_absolute_url() + "kickoff/")
+
+
+@login_required
+def kickoff_calendar(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    meeting = KickoffMeeting.objects.filter(
+        milestone=milestone, scheduled_for__isnull=False
+    ).first()
+    if meeting is None:
+        raise Http404("The kick-off is not scheduled.")
+    meeting.milestone = milestone
+    response = HttpResponse(kickoff_ics(meeting), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="kickoff.ics"'
+    return response
+
+
+@login_required
+@require_POST
+def concern_add(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.TAKE_PART, milestone)
+    form = ConcernForm(request.POST)
+    if form.is_valid():
+        services.raise_concern(request.user, milestone, **form.cleaned_data)
+        messages.success(request, "Raised; the tech lead will answer.")
+        return redirect(milestone.get_absolute_url() + "kickoff/#concerns")
+    context = _kickoff_context(request, milestone, concern_form=form)
+    return render(request, "planning/kickoff.html", context, status=400)
+
+
+@login_required
+@require_POST
+def concern_answer(request, squad_slug, project_slug, number, pk) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.RUN_MEETINGS, milestone)
+    concern = get_object_or_404(milestone.concerns, pk=pk)
+    concern.milestone = milestone
+    try:
+        services.answer_concern(request.user, concern, request.POST.get("answer", ""))
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect(milestone.get_absolute_url() + f"kickoff/#concern-{concern.pk}")
+
+
+# Task breakout -------------------------------------------------------------
+
+
+def _breakout_context(request, milestone: Milestone, **extra) -> dict:
+    squad = milestone.project.squad
+    stories = list(
+        milestone.stories.select_related("assignee")
+        .prefetch_related(Prefetch("subtasks", queryset=Subtask.objects.select_related("assignee")))
+        .annotate(open_subtasks=Count("subtasks", filter=Q(subtasks__done=False)))
+    )
+    for story in stories:
+        story.milestone = milestone
+    session = (
+        BreakoutSession.objects.filter(milestone=milestone).prefetch_related("attendees").first()
+    )
+    return {
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": squad,
+        "stories": stories,
+        "members": list(
+            User.objects.filter(memberships__squad=squad).order_by("full_name", "username")
+        ),
+        "session": session,
+        "meeting_mode": squad.breakout_mode == Squad.BreakoutMode.MEETING,
+        "story_form": extra.pop("story_form", None) or StoryForm(),
+        "session_form": extra.pop("session_form", None)
+        or BreakoutSessionForm(
+            initial={"scheduled_for": session.scheduled_for, "location": session.location}
+            if session
+            else None
+        ),
+        "may_run": access.can(request.user, Action.RUN_MEETINGS, milestone),
+        "may_take_part": access.can(request.user, Action.TAKE_PART, milestone),
+        **extra,
+    }
+
+
+@login_required
+def breakout(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    return render(request, "planning/breakout.html", _breakout_context(request, milestone))
+
+
+def _to_breakout(milestone: Milestone, anchor: str = "") -> HttpResponse:
+    return redirect(milestone.get_absolute_url() + "breakout/" + anchor)
+
+
+@login_required
+@require_POST
+def story_add(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.TAKE_PART, milestone)
+    form = StoryForm(request.POST)
+    if form.is_valid():
+        story = services.add_story(request.user, milestone, **form.cleaned_data)
+        return _to_breakout(milestone, f"#story-{story.number}")
+    context = _breakout_context(request, milestone, story_form=form)
+    return render(request, "planning/breakout.html", context, status=400)
+
+
+def _story(milestone: Milestone, story_number: int):
+    story = get_object_or_404(milestone.stories, number=story_number)
+    story.milestone = milestone
+    return story
+
+
+@login_required
+@require_POST
+def story_claim(request, squad_slug, project_slug, number, story_number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.TAKE_PART, milestone)
+    story = services.claim_story(request.user, _story(milestone, story_number))
+    messages.success(request, f"{story.key} is yours.")
+    return _to_breakout(milestone, f"#story-{story.number}")
+
+
+@login_required
+@require_POST
+def subtask_add(request, squad_slug, project_slug, number, story_number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.TAKE_PART, milestone)
+    story = _story(milestone, story_number)
+    assignee = User.objects.filter(pk=request.POST.get("assignee") or None).first()
+    try:
+        services.add_subtask(
+            request.user, story, title=request.POST.get("title", ""), assignee=assignee
+        )
+    except ValidationError as error:
+        _errors(request, error)
+    return _to_breakout(milestone, f"#story-{story.number}")
+
+
+@login_required
+@require_POST
+def subtask_done(request, squad_slug, project_slug, number, pk) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.TAKE_PART, milestone)
+    subtask = get_object_or_404(
+        Subtask.objects.select_related("story"), pk=pk, story__milestone=milestone
+    )
+    subtask.story.milestone = milestone
+    services.update_subtask(request.user, subtask, done=request.POST.get("done") == "true")
+    return _to_breakout(milestone, f"#story-{subtask.story.number}")
+
+
+@login_required
+@require_POST
+def breakout_session(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.RUN_MEETINGS, milestone)
+    form = BreakoutSessionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.schedule_breakout(request.user, milestone, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, "The breakout session is scheduled; product and engineers are invited."
+            )
+            return _to_breakout(milestone)
+    context = _breakout_context(request, milestone, session_form=form)
+    return render(request, "planning/breakout.html", context, status=400)
+
+
+@login_required
+@require_POST
+def breakout_held(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.RUN_MEETINGS, milestone)
+    try:
+        services.hold_breakout(request.user, milestone)
+    except ValidationError as error:
+        _errors(request, error)
+    else:
+        messages.success(request, "The breakout session is marked as held.")
+    return _to_breakout(milestone)
+
+
+@login_required
+def breakout_calendar(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    session = BreakoutSession.objects.filter(
+        milestone=milestone, scheduled_for__isnull=False
+    ).first()
+    if session is None:
+        raise Http404("The breakout session is not scheduled.")
+    session.milestone = milestone
+    response = HttpResponse(breakout_ics(session), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="breakout.ics"'
+    return response
+
+
+@login_required
+def packet(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    response = HttpResponse(design_packet(milestone), content_type="text/markdown; charset=utf-8")
+    name = f"{milestone.project.slug}-m{milestone.number}-design-packet.md"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

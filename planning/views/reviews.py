@@ -1,0 +1,299 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_http_methods, require_POST
+
+from planning import services
+from planning.calendar import review_ics
+from planning.exceptions import GuardRefused
+from planning.forms import ReviewForm
+from planning.markdown import render_markdown
+from planning.models import Comment, DesignReview, Milestone, Verdict
+from squads import access
+from squads.access import Action
+from squads.views import add_service_errors
+
+User = get_user_model()
+
+
+def _milestone(request, squad_slug, project_slug, number, *, with_guest=False) -> Milestone:
+    return access.get_milestone_for(
+        request.user, squad_slug, project_slug, number, with_guest=with_guest
+    )
+
+
+def _review(request, squad_slug, project_slug, number, round) -> DesignReview:
+    milestone = _milestone(request, squad_slug, project_slug, number, with_guest=True)
+    review = get_object_or_404(milestone.reviews, round=round)
+    review.milestone = milestone
+    if not access.can(request.user, Action.REVIEW, review):
+        # A guest invited to another round of this milestone.
+        raise Http404("No such review.")
+    return review
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_schedule(request, squad_slug, project_slug, number) -> HttpResponse:
+    milestone = _milestone(request, squad_slug, project_slug, number)
+    access.require(request.user, Action.RUN_MEETINGS, milestone)
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            review = services.schedule_review(request.user, milestone, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"Design review {review.round} is scheduled; the squad is invited."
+            )
+            return redirect(review)
+    return render(
+        request,
+        "planning/review_form.html",
+        {"form": form, "milestone": milestone, "project": milestone.project},
+    )
+
+
+def _threads(review: DesignReview, comments: list[Comment]) -> dict[str, list[Comment]]:
+    by_id = {c.pk: c for c in comments}
+    for comment in comments:
+        comment.thread_replies = []
+        comment.html = render_markdown(comment.body)
+    threads: dict[str, list[Comment]] = {}
+    for comment in comments:
+        if comment.parent_id and comment.parent_id in by_id:
+            by_id[comment.parent_id].thread_replies.append(comment)
+        else:
+            threads.setdefault(comment.artifact_kind, []).append(comment)
+    return threads
+
+
+def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict:
+    milestone = review.milestone
+    artifacts = list(milestone.artifacts.order_by("id"))
+    comments = list(review.comments.select_related("author").order_by("created_at", "id"))
+    threads = _threads(review, comments)
+    verdicts = list(review.verdicts.select_related("reviewer").order_by("updated_at"))
+    needed = milestone.project.squad.min_review_approvals
+    approvals = sum(1 for v in verdicts if v.counted and v.verdict == Verdict.Choice.APPROVE)
+    changes = sum(
+        1 for v in verdicts if v.counted and v.verdict == Verdict.Choice.CHANGES_REQUESTED
+    )
+    sections = []
+    for artifact in artifacts:
+        if artifact.is_waived:
+            continue
+        reviewed = review.reviewed_revisions.get(artifact.kind)
+        sections.append(
+            {
+                "artifact": artifact,
+                "html": render_markdown(artifact.body),
+                "thread": threads.get(artifact.kind, []),
+                "changed": reviewed is not None and artifact.revision != reviewed,
+                "reviewed_revision": reviewed,
+            }
+        )
+    mine = next((v for v in verdicts if v.reviewer_id == request.user.pk), None)
+    return {
+        "review": review,
+        "milestone": milestone,
+        "project": milestone.project,
+        "squad": milestone.project.squad,
+        "sections": sections,
+        "general": threads.get("", []),
+        "verdicts": verdicts,
+        "my_verdict": mine,
+        "approvals": approvals,
+        "changes": changes,
+        "needed": needed,
+        "is_guest": access.is_guest(request.user, milestone),
+        "may_run": access.can(request.user, Action.RUN_MEETINGS, milestone),
+        "invitees": list(review.invitees.order_by("username")),
+        "verdict_choices": Verdict.Choice.choices,
+        "since": timezone.now().isoformat(),
+        **extra,
+    }
+
+
+@login_required
+def review_detail(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    return render(request, "planning/review_detail.html", _review_context(request, review))
+
+
+@login_required
+def review_updates(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    """What changed since `since`: every thread and the verdicts, swapped in by htmx; 204 if nothing."""
+    review = _review(request, squad_slug, project_slug, number, round)
+    since = parse_datetime(request.GET.get("since", "") or "")
+    if since is not None and timezone.is_naive(since):
+        since = timezone.make_aware(since)
+    changed = (
+        since is None
+        or review.comments.filter(updated_at__gt=since).exists()
+        or review.verdicts.filter(updated_at__gt=since).exists()
+        or (review.closed_at and review.closed_at > since)
+        or (review.opened_at and review.opened_at > since)
+    )
+    if not changed:
+        return HttpResponse(status=204)
+    return render(
+        request, "planning/includes/review_updates.html", _review_context(request, review)
+    )
+
+
+@login_required
+def review_calendar(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    response = HttpResponse(review_ics(review), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="design-review-{review.round}.ics"'
+    return response
+
+
+def _back(review: DesignReview, anchor: str = "") -> HttpResponse:
+    return redirect(review.get_absolute_url() + anchor)
+
+
+@login_required
+@require_POST
+def review_open(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    access.require(request.user, Action.RUN_MEETINGS, review.milestone)
+    try:
+        services.open_review(request.user, review)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The review is open: the squad can give verdicts.")
+    return _back(review)
+
+
+@login_required
+@require_POST
+def review_close(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    access.require(request.user, Action.RUN_MEETINGS, review.milestone)
+    try:
+        services.close_review(request.user, review, request.POST.get("outcome", ""))
+    except GuardRefused as refusal:
+        context = _review_context(request, review, refusal=refusal)
+        return render(request, "planning/review_detail.html", context, status=409)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "The review is closed.")
+    return _back(review)
+
+
+@login_required
+@require_POST
+def review_invite(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    access.require(request.user, Action.RUN_MEETINGS, review.milestone)
+    username = request.POST.get("username", "").strip()
+    guest = User.objects.filter(username__iexact=username, is_active=True).first()
+    if guest is None:
+        messages.error(request, f"No one has the username “{username}”.")
+        return _back(review, "#invitees")
+    try:
+        services.invite_guest(request.user, review, guest)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{guest.display_name} is invited; they can read this milestone and take part in this review.",
+        )
+    return _back(review, "#invitees")
+
+
+def _thread_answer(request, review: DesignReview, kind: str, anchor: str) -> HttpResponse:
+    if request.htmx:
+        context = _review_context(request, review)
+        thread = (
+            context["general"]
+            if not kind
+            else next((s["thread"] for s in context["sections"] if s["artifact"].kind == kind), [])
+        )
+        return render(
+            request,
+            "planning/includes/review_thread.html",
+            {**context, "thread": thread, "kind": kind},
+        )
+    return _back(review, anchor)
+
+
+@login_required
+@require_POST
+def comment_add(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    parent = None
+    if request.POST.get("parent"):
+        parent = review.comments.filter(pk=request.POST["parent"]).first()
+    kind = request.POST.get("artifact_kind", "")
+    try:
+        comment = services.add_comment(
+            request.user,
+            review,
+            body=request.POST.get("body", ""),
+            artifact_kind=kind,
+            parent=parent,
+        )
+    except ValidationError as error:
+        if request.htmx:
+            return HttpResponse(
+                f'<p class="error" role="alert">{" ".join(error.messages)}</p>', status=200
+            )
+        messages.error(request, " ".join(error.messages))
+        return _back(review)
+    return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
+
+
+def _comment(request, review: DesignReview, pk: int) -> Comment:
+    comment = get_object_or_404(review.comments, pk=pk)
+    comment.review = review
+    return comment
+
+
+@login_required
+@require_POST
+def comment_edit(request, squad_slug, project_slug, number, round, pk) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    comment = _comment(request, review, pk)
+    try:
+        services.edit_comment(request.user, comment, request.POST.get("body", ""))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
+
+
+@login_required
+@require_POST
+def comment_resolve(request, squad_slug, project_slug, number, round, pk) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    comment = _comment(request, review, pk)
+    services.set_comment_resolved(request.user, comment, request.POST.get("resolved") == "true")
+    return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
+
+
+@login_required
+@require_POST
+def verdict_set(request, squad_slug, project_slug, number, round) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    try:
+        services.set_verdict(
+            request.user, review, request.POST.get("verdict", ""), request.POST.get("note", "")
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Your verdict is recorded.")
+    return _back(review, "#verdicts")
