@@ -235,7 +235,7 @@ def breakout_attendees(squad: Squad):
     return [
         m.user
         for m in squad.memberships.select_related("user").filter(
-            role__in=[Membership.Role.PRODUCT, Membership.Role.ENGINEER, Membership.Role.TECH_LEAD]
+            role__in=[Membership.Role.PRODUCT, Membership.Role.ENGINEER]
         )
     ]
 

@@ -59,6 +59,22 @@ def _cycle(now: datetime, since: datetime, days: int) -> int:
     return int((now - since) / timedelta(days=days))
 
 
+def _key(
+    rule: str, pk: int, recipient: int, last_activity: datetime, cycle: int, first: str
+) -> str:
+    """The dedupe key of one reminder.
+
+    Past a whole interval of silence, the key names the cycle counted from the
+    last activity, so activity starts the count over. Before that (cycle 0), a
+    rule that fires on a date rather than on silence (past due, never
+    contacted) reminds once for that date, named by `first`: a comment on an
+    overdue unknown does not bring a new reminder until a full interval later.
+    """
+    if cycle >= 1:
+        return f"{rule}:{pk}:{recipient}:{_anchor(last_activity)}:{cycle}"
+    return f"{rule}:{pk}:{recipient}:{first}"
+
+
 _UNKNOWN_FIELDS = (
     "pk",
     "number",
@@ -158,7 +174,14 @@ def escalations(now: datetime) -> list[Due]:
             Due(
                 Kind.ESCALATION,
                 lead,
-                f"escalation:{row['pk']}:{lead}:{_anchor(row['last_activity_at'])}:{cycle}",
+                _key(
+                    "escalation",
+                    row["pk"],
+                    lead,
+                    row["last_activity_at"],
+                    cycle,
+                    f"due:{row['due_on']}",
+                ),
                 f"Escalation: {row['label']} {why} and is still unsettled.",
                 row["link"],
                 row["milestone__project__squad__webhook_url"],
@@ -187,7 +210,14 @@ def blockers_overdue(now: datetime) -> list[Due]:
             Due(
                 Kind.BLOCKER_OVERDUE,
                 principal,
-                f"blocker_overdue:{row['pk']}:{principal}:{_anchor(row['last_activity_at'])}:{cycle}",
+                _key(
+                    "blocker_overdue",
+                    row["pk"],
+                    principal,
+                    row["last_activity_at"],
+                    cycle,
+                    f"due:{row['due_on']}",
+                ),
                 f"Blocker {row['label']} was due on {row['due_on']:%d %b} and is still unsettled.",
                 row["link"],
                 row["milestone__project__squad__webhook_url"],
@@ -216,18 +246,26 @@ def vendor_followups(now: datetime) -> list[Due]:
         vendor = row["vendor"] or "the vendor"
         contacted = row["vendor_contacted_on"]
         if contacted is None:
-            anchor = _anchor(row["last_activity_at"])
             cycle = _cycle(now, row["last_activity_at"], days)
+            key = _key(
+                "vendor_followup",
+                row["pk"],
+                row["owner_id"],
+                row["last_activity_at"],
+                cycle,
+                "uncontacted",
+            )
             text = f"{row['label']} waits on {vendor}, who has not been contacted yet. Contact them and note the date."
         else:
-            anchor = contacted.isoformat()
+            # Whole intervals since the vendor was contacted.
             cycle = (today - contacted).days // days
+            key = f"vendor_followup:{row['pk']}:{row['owner_id']}:{contacted.isoformat()}:{cycle}"
             text = f"{row['label']}: {vendor} was contacted on {contacted:%d %b} and has not answered. Follow up."
         due.append(
             Due(
                 Kind.VENDOR_FOLLOWUP,
                 row["owner_id"],
-                f"vendor_followup:{row['pk']}:{row['owner_id']}:{anchor}:{cycle}",
+                key,
                 text,
                 row["link"],
             )
@@ -342,6 +380,7 @@ def _insert_postgresql(due: list[Due], modes: dict[int, str], now: datetime) -> 
         "dedupe_key",
         "email",
         "webhook_url",
+        "calendar",
         "created_at",
     ]
     names = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)
@@ -353,8 +392,9 @@ def _insert_postgresql(due: list[Due], modes: dict[int, str], now: datetime) -> 
         [d.key for d in due],
         [modes.get(d.recipient_id, Notification.Email.NONE) for d in due],
         [d.webhook_url for d in due],
+        ["" for _ in due],
     ]
-    types = ["bigint[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]"]
+    types = ["bigint[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]"]
     unnest = ", ".join(f"%s::{t}" for t in types)
     with connection.cursor() as cursor:
         cursor.execute(

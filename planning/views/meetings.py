@@ -76,9 +76,8 @@ def kickoff(request, squad_slug, project_slug, number) -> HttpResponse:
             else:
                 messages.success(request, "The kick-off is saved; the squad is invited.")
                 return redirect(request.path)
-        return render(
-            request, "planning/kickoff.html", _kickoff_context(request, milestone, form=form)
-        )
+        context = _kickoff_context(request, milestone, form=form)
+        return render(request, "planning/kickoff.html", context, status=400)
     return render(request, "planning/kickoff.html", _kickoff_context(request, milestone))
 
 

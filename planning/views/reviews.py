@@ -59,6 +59,7 @@ def review_schedule(request, squad_slug, project_slug, number) -> HttpResponse:
         request,
         "planning/review_form.html",
         {"form": form, "milestone": milestone, "project": milestone.project},
+        status=400 if form.errors else 200,
     )
 
 
