@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("squads/", include("squads.urls")),
     path("", include("planning.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
 ]

@@ -8,7 +8,7 @@ import urllib.error
 
 from celery import shared_task
 
-from planning.services import notifications, reminders
+from planning.services import notifications, reminders, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -63,3 +63,20 @@ def send_daily_digests() -> int:
         ).values("recipient_id")
     )
     return sum(notifications.send_digest(person) for person in people)
+
+
+@shared_task(
+    name="planning.deliver_squad_webhook",
+    bind=True,
+    acks_late=True,
+    max_retries=8,
+)
+def deliver_squad_webhook(self, delivery_id: int) -> bool:
+    """Post a signed event; on failure retry with backoff, and after the last try mark it failed."""
+    try:
+        return webhooks.post_delivery(delivery_id)
+    except (urllib.error.URLError, OSError) as error:
+        if self.request.retries >= self.max_retries:
+            webhooks.mark_failed(delivery_id, str(error))
+            return False
+        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 1800)) from error

@@ -76,5 +76,6 @@ urlpatterns = [
     path("inbox/<int:pk>/", views.notification_open, name="notification-open"),
     path("inbox/<int:pk>/read/", views.notification_read, name="notification-read"),
     path("squads/<slug:squad_slug>/projects/new/", views.project_create, name="project-create"),
+    path("squads/<slug:squad_slug>/webhooks/", views.webhook_log, name="webhook-log"),
     path("squads/<slug:squad_slug>/projects/<slug:project_slug>/", include(project_patterns)),
 ]

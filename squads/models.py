@@ -1,8 +1,14 @@
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
 
 
 class Squad(models.Model):
@@ -48,6 +54,11 @@ class Squad(models.Model):
         "webhook URL",
         blank=True,
         help_text="Optional Slack-compatible incoming webhook for escalations.",
+    )
+    webhook_secret = models.CharField(
+        max_length=64,
+        default=new_webhook_secret,
+        help_text="Signs the phase and review events posted to the webhook (HMAC-SHA256).",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="squads"

@@ -4,6 +4,7 @@ from planning.models.notifications import Notification
 from planning.models.project import Project
 from planning.models.reviews import Comment, DesignReview, Verdict
 from planning.models.unknowns import DeferralRequest, Unknown, UnknownComment
+from planning.models.webhooks import WebhookDelivery
 
 __all__ = [
     "Activity",
@@ -23,4 +24,5 @@ __all__ = [
     "Unknown",
     "UnknownComment",
     "Verdict",
+    "WebhookDelivery",
 ]

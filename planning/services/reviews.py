@@ -15,6 +15,7 @@ from planning.exceptions import GuardRefused
 from planning.models import Comment, DesignReview, Milestone, Notification, Verdict
 from planning.services.activity import record
 from planning.services.notifications import notify
+from planning.services.webhooks import absolute, queue_event
 from planning.workflow import Phase, Unmet
 from squads.access import Action, is_guest, require, role_in
 
@@ -219,6 +220,18 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         f"{actor.display_name} closed design review {review.round}: {label}.",
         review=review.pk,
         outcome=outcome,
+    )
+    queue_event(
+        milestone.project.squad,
+        "review.closed",
+        f"Design review {review.round} of {milestone.project.name} M{milestone.number} “{milestone.title}” closed: {label}.",
+        {
+            "review": review.pk,
+            "round": review.round,
+            "milestone": milestone.pk,
+            "outcome": outcome,
+            "url": absolute(review.get_absolute_url()),
+        },
     )
     for person in _everyone(review) - {actor}:
         notify(

@@ -27,6 +27,7 @@ from planning.views.meetings import (
     story_claim,
     subtask_add,
     subtask_done,
+    webhook_log,
 )
 from planning.views.milestones import (
     milestone_create,
@@ -120,4 +121,5 @@ __all__ = [
     "unknown_list",
     "unknown_resolve",
     "verdict_set",
+    "webhook_log",
 ]

@@ -294,3 +294,12 @@ def packet(request, squad_slug, project_slug, number) -> HttpResponse:
     name = f"{milestone.project.slug}-m{milestone.number}-design-packet.md"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@login_required
+def webhook_log(request: HttpRequest, squad_slug: str) -> HttpResponse:
+    """The squad's webhook: its signing secret and the last deliveries (tech leads)."""
+    squad = access.get_squad_for(request.user, squad_slug)
+    access.require(request.user, Action.EDIT_SQUAD_SETTINGS, squad)
+    deliveries = squad.webhook_deliveries.order_by("-created_at")[:50]
+    return render(request, "planning/webhook_log.html", {"squad": squad, "deliveries": deliveries})

@@ -1,0 +1,172 @@
+"""Signed events to the squad's webhook: phase moves and review outcomes, retried, logged."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from planning import services
+from planning.models import Milestone, WebhookDelivery
+from planning.services import webhooks
+from planning.workflow import Phase
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that records what it is sent."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.requests: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hooked_squad(squad, receiver):
+    squad.webhook_url = receiver.url
+    squad.save(update_fields=["webhook_url"])
+    return squad
+
+
+def ready_for_protocols(milestone: Milestone, lead) -> None:
+    for kind in ("system_architecture", "application_architecture"):
+        artifact = milestone.artifacts.get(kind=kind)
+        services.save_artifact_body(lead, artifact, body="Text.", base_revision=artifact.revision)
+        services.mark_artifact(lead, milestone.artifacts.get(kind=kind), "ready")
+
+
+def test_a_phase_move_posts_a_signed_event(
+    hooked_squad, project, tech_lead, receiver, django_capture_on_commit_callbacks
+):
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    ready_for_protocols(milestone, tech_lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.advance_phase(tech_lead, milestone, to=Phase.PROTOCOLS)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event == "milestone.phase_changed"
+    assert delivery.payload["data"]["to"] == "protocols"
+
+    assert webhooks.post_delivery(delivery.pk) is True
+    headers, body = receiver.requests[0]
+    expected = (
+        "sha256=" + hmac.new(hooked_squad.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    )
+    assert headers["X-Squad-Planner-Signature"] == expected
+    assert headers["X-Squad-Planner-Event"] == "milestone.phase_changed"
+    payload = json.loads(body)
+    assert "moved on to Protocols" in payload["text"]
+    delivery.refresh_from_db()
+    assert delivery.status == "sent" and delivery.attempts == 1 and delivery.response_status == 200
+
+    # Delivered once: a second run of the same delivery posts nothing.
+    assert webhooks.post_delivery(delivery.pk) is False
+    assert len(receiver.requests) == 1
+
+
+def test_a_closed_review_posts_its_outcome(hooked_squad, project, tech_lead, engineer, product):
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    Milestone.objects.filter(pk=milestone.pk).update(phase=Phase.DESIGN_REVIEW)
+    milestone.refresh_from_db()
+    review = services.schedule_review(tech_lead, milestone, scheduled_for=timezone.now())
+    review = services.open_review(tech_lead, review)
+    services.set_verdict(engineer, review, "approve")
+    services.set_verdict(product, review, "approve")
+    services.close_review(tech_lead, review, "approved")
+    delivery = WebhookDelivery.objects.get(event="review.closed")
+    assert delivery.payload["data"]["outcome"] == "approved"
+
+
+def test_a_failing_endpoint_raises_so_the_task_retries_and_the_log_says_why(hooked_squad, receiver):
+    receiver.status = 500
+    delivery = webhooks.queue_event(hooked_squad, "test.event", "Hello", {})
+    with pytest.raises(OSError):
+        webhooks.post_delivery(delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("pending", 1, 500)
+    assert delivery.last_error == "HTTP 500"
+
+    receiver.status = 200
+    assert webhooks.post_delivery(delivery.pk) is True
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+
+
+def test_the_last_failed_retry_marks_the_delivery_failed(hooked_squad, receiver, monkeypatch):
+    from planning.tasks import deliver_squad_webhook
+
+    receiver.status = 503
+    delivery = webhooks.queue_event(hooked_squad, "test.event", "Hello", {})
+    task = deliver_squad_webhook
+    monkeypatch.setattr(task, "max_retries", 0)
+    assert task.apply(args=[delivery.pk]).get() is False
+    delivery.refresh_from_db()
+    assert delivery.status == "failed"
+
+
+def test_no_webhook_url_means_no_delivery(squad):
+    assert webhooks.queue_event(squad, "test.event", "Hello", {}) is None
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_each_squad_has_its_own_secret(squad, outsider):
+    other = outsider.squads.get()
+    assert len(squad.webhook_secret) == 64
+    assert squad.webhook_secret != other.webhook_secret
+
+
+def test_tech_leads_see_the_delivery_log_and_others_do_not(
+    client_for, hooked_squad, tech_lead, engineer, outsider
+):
+    webhooks.queue_event(hooked_squad, "milestone.phase_changed", "Moved on.", {})
+    url = reverse("planning:webhook-log", args=[hooked_squad.slug])
+    page = client_for(tech_lead).get(url)
+    assert page.status_code == 200
+    assert "milestone.phase_changed" in page.content.decode()
+    assert hooked_squad.webhook_secret in page.content.decode()
+    assert client_for(engineer).get(url).status_code == 403
+    assert client_for(outsider).get(url).status_code == 404
+
+
+def test_old_deliveries_are_listed_newest_first(client_for, hooked_squad, tech_lead):
+    first = webhooks.queue_event(hooked_squad, "first.event", "First", {})
+    WebhookDelivery.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(days=1)
+    )
+    webhooks.queue_event(hooked_squad, "second.event", "Second", {})
+    page = client_for(tech_lead).get(reverse("planning:webhook-log", args=[hooked_squad.slug]))
+    text = page.content.decode()
+    assert text.index("second.event") < text.index("first.event")
