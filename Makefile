@@ -53,6 +53,7 @@ check-deploy: install
 
 # On PostgreSQL (BENCH_DATABASE_URL); BENCH_SIZES=10000,100000,1000000 for the 1M row.
 bench: install
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/run.py
 
 lock: install

@@ -18,6 +18,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+TARGETS = {
+    "milestone page": "≥ 25% of the floor",
+    "review page": "≥ 30% of the floor",
+    "API list of unknowns": "≥ 30% of the floor",
+}
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/squad_planner_bench"
 
 
@@ -50,7 +55,9 @@ def main() -> None:
         sys.exit("The benchmarks run on PostgreSQL: set BENCH_DATABASE_URL=postgres://…")
     ensure_database(url)
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["SECRET_KEY"] = "benchmark-only-key-" + "k" * 40
+    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
     os.environ["CELERY_BROKER_URL"] = "memory://"
     import django
 
@@ -63,7 +70,16 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
 
-    from bench import sweep
+    from bench import pages, sweep
+
+    print("Pages: query counts at 10% and 100% of the data set…")
+    counts_small = pages.query_counts(pages.build(0.1))
+    data = pages.build(1.0)
+    counts_full = pages.query_counts(data)
+    print("Pages: load under gunicorn (2 workers) with wrk…")
+    seconds = int(os.environ.get("BENCH_SECONDS", "10"))
+    load = pages.load(data, seconds=seconds)
+    print(load)
 
     print("Reminder sweep (selection and claiming, delivery excluded):")
     sweep_rows = sweep.run(sizes)
@@ -79,6 +95,26 @@ def main() -> None:
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
         f"- Python {platform.python_version()}, Django {django.get_version()}, PostgreSQL {pg_version}",
+        "",
+        "## Pages against the floor",
+        "",
+        "gunicorn with 2 workers on PostgreSQL, production settings, a logged-in session;",
+        f"wrk on the same machine, 2 threads and 8 connections for {seconds} s per page after a",
+        "2 s warm-up. The floor is a tiny template rendered through the whole middleware stack.",
+        "Data: a milestone with 7 artifacts (with diagrams), 60 unknowns, 30 stories with 4",
+        "sub-tasks each and 300 activity rows; its design review with 200 comments; 200",
+        "unknowns listed by the API (one page of 200).",
+        "",
+        "| page | requests/s | share of the floor | p50 (ms) | p95 (ms) | errors | target | queries at 10% | queries at 100% |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        *[
+            f"| {name} | {load[name]['rps']:.0f} | {load[name]['rps'] / load['floor']['rps']:.0%} "
+            f"| {load[name]['p50_ms']:.1f} | {load[name]['p95_ms']:.1f} | {load[name]['errors']} "
+            f"| {TARGETS.get(name, '—')} | {counts_small[name]} | {counts_full[name]} |"
+            for name in data["pages"]
+        ],
+        "",
+        f"Peak memory of a web worker after the load: {load['_worker_peak_mib']:.0f} MiB (VmHWM).",
         "",
         "## Reminder sweep",
         "",

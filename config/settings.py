@@ -191,8 +191,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _default_result_backend = f"file://{CELERY_DATA_DIR / 'results'}"
     for _folder in ("queue", "processed", "control", "results"):
         (CELERY_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
-else:
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     _default_result_backend = CELERY_BROKER_URL
+elif CELERY_BROKER_URL.startswith("memory://"):
+    _default_result_backend = "cache+memory://"
+else:
+    _default_result_backend = "rpc://"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", _default_result_backend)
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", "celery")

@@ -1,0 +1,278 @@
+"""Throughput and latency of the main pages against a floor view, under gunicorn (2 workers).
+
+The data set: a milestone with 7 artifacts (with diagrams), 60 unknowns, 30
+stories of 4 sub-tasks, 300 activity rows, and a design review with 200
+comments; 200 unknowns on another milestone for the API list. Query counts
+are measured in process at 10% and 100% of it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f %f %d %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+BODY = """The part of the system this milestone touches.
+
+```mermaid
+flowchart LR
+  shopper([Shopper]) --> checkout[Checkout]
+  checkout --> vault[[Vault provider]]
+  checkout --> payments[Payments service]
+  payments --> ledger[(Ledger)]
+```
+
+| field | type |
+| --- | --- |
+| token | string |
+"""
+
+
+def build(scale: float) -> dict:
+    """The data set at `scale` (0.1 or 1.0); returns the paths and the user to load them as."""
+    from accounts.models import User
+    from planning import services
+    from planning.models import (
+        Activity,
+        Comment,
+        Milestone,
+        Story,
+        Subtask,
+        Unknown,
+        Verdict,
+    )
+    from squads.models import Membership, Squad
+
+    def n(count: int) -> int:
+        return max(1, round(count * scale))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE planning_notification, planning_unknown, planning_milestone, "
+            "planning_project, squads_membership, squads_squad RESTART IDENTITY CASCADE"
+        )
+    lead, _ = User.objects.get_or_create(
+        username="bench-lead", defaults={"email": "lead@example.com", "full_name": "Bench Lead"}
+    )
+    engineers = [
+        User.objects.get_or_create(
+            username=f"bench-eng{i}", defaults={"email": f"e{i}@example.com"}
+        )[0]
+        for i in range(4)
+    ]
+    squad = Squad.objects.create(name="Bench", slug="bench", min_review_approvals=1)
+    Membership.objects.create(squad=squad, user=lead, role="tech_lead")
+    for person in engineers:
+        Membership.objects.create(squad=squad, user=person, role="engineer")
+    project = services.create_project(lead, squad, name="Bench", slug="bench", tech_lead=lead)
+    milestone = services.create_milestone(lead, project, title="Big milestone")
+    for artifact in milestone.artifacts.all():
+        services.save_artifact_body(lead, artifact, body=BODY, base_revision=0)
+    Milestone.objects.filter(pk=milestone.pk).update(phase="design_review")
+    Unknown.objects.bulk_create(
+        Unknown(milestone=milestone, number=i + 1, title=f"Unknown {i}", owner=engineers[i % 4],
+                priority=["blocker", "high", "normal", "low"][i % 4], status="open")
+        for i in range(n(60))
+    )  # fmt: skip
+    stories = Story.objects.bulk_create(
+        Story(milestone=milestone, number=i + 1, title=f"Story {i}", assignee=engineers[i % 4])
+        for i in range(n(30))
+    )
+    Subtask.objects.bulk_create(
+        Subtask(story=story, title=f"Sub-task {j}", assignee=engineers[j])
+        for story in stories
+        for j in range(4)
+    )
+    Activity.objects.bulk_create(
+        Activity(milestone=milestone, actor=lead, verb="note", summary=f"Something happened {i}.")
+        for i in range(n(300))
+    )
+    milestone.refresh_from_db()
+    review = services.schedule_review(
+        lead, milestone, scheduled_for=timezone.now() + timedelta(days=1)
+    )
+    review = services.open_review(lead, review)
+    kinds = list(milestone.artifacts.values_list("kind", flat=True))
+    Comment.objects.bulk_create(
+        Comment(review=review, author=engineers[i % 4], body=f"Comment {i} with **markdown**.",
+                artifact_kind=kinds[i % len(kinds)] if i % 5 else "")
+        for i in range(n(200))
+    )  # fmt: skip
+    for person in engineers[:3]:
+        Verdict.objects.create(review=review, reviewer=person, verdict="approve")
+    listing = services.create_milestone(lead, project, title="API list")
+    Unknown.objects.bulk_create(
+        Unknown(milestone=listing, number=i + 1, title=f"Listed {i}", owner=engineers[i % 4])
+        for i in range(n(200))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    pages = {
+        "floor": "/bench/floor/",
+        "milestone page": milestone.get_absolute_url(),
+        "review page": review.get_absolute_url(),
+        "API list of unknowns": f"/api/v1/milestones/{listing.pk}/unknowns/?page_size=200",
+    }
+    return {"user": lead, "pages": {k: v for k, v in pages.items() if _routed(v)}}
+
+
+def _routed(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(path.split("?")[0], urlconf="bench.urls")
+    except Resolver404:
+        return False
+    return True
+
+
+def query_counts(data: dict) -> dict[str, int]:
+    client = Client()
+    client.force_login(data["user"])
+    counts = {}
+    for name, path in data["pages"].items():
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.get(path)
+        assert answer.status_code == 200, (name, answer.status_code)
+        counts[name] = len(queries)
+    return counts
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rss_peak_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _header_dict(headers: list[str]) -> dict[str, str]:
+    return dict(h.split(": ", 1) for h in headers[1::2])
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _check_answers_200(url: str, headers: dict[str, str]) -> None:
+    """Measure the page itself, not a redirect to the login page or an error."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=30) as answer:
+            status = answer.status
+            size = len(answer.read())
+            print(f"  {url}: {status}, {size:,} bytes", flush=True)  # the page, as measured
+    except urllib.error.HTTPError as error:
+        status = error.code
+    if status != 200:
+        raise RuntimeError(f"{url} answered {status} under gunicorn; the numbers would be wrong")
+
+
+def load(data: dict, seconds: int = 10, connections: int = 8) -> dict:
+    """Run gunicorn (2 workers) and wrk against each page; returns per-page numbers."""
+    session = SessionStore()
+    session["_auth_user_id"] = str(data["user"].pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = data["user"].get_session_auth_hash()
+    session.create()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_ENV": "production",
+        # The same key as this process: it signed the session the load uses.
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # Production serves hashed static files from a manifest: build it first.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT, env=env, check=True,
+    )  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bench.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(WRK_SCRIPT)
+    results = {}
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        headers = ["-H", f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}",
+                   "-H", "X-Forwarded-Proto: https"]  # fmt: skip
+        for name, path in data["pages"].items():
+            url = f"http://127.0.0.1:{port}{path}"
+            _check_answers_200(url, _header_dict(headers))
+            subprocess.run(
+                ["wrk", "-t1", "-c2", "-d2s", *headers, url], capture_output=True
+            )  # warm-up
+            out = subprocess.run(
+                ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                 "-s", str(script), *headers, url],
+                capture_output=True, text=True, timeout=seconds + 60,
+            ).stdout  # fmt: skip
+            match = re.search(r"RESULT (\S+) (\S+) (\S+) (\d+) (\d+)", out)
+            if not match:
+                raise RuntimeError(f"wrk gave no result for {name}:\n{out}")
+            rps, p50, p95, count, errors = match.groups()
+            results[name] = {
+                "rps": float(rps), "p50_ms": float(p50), "p95_ms": float(p95),
+                "requests": int(count), "errors": int(errors),
+            }  # fmt: skip
+        workers = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        results["_worker_peak_mib"] = (
+            max((_rss_peak_kib(int(pid)) for pid in workers), default=0) / 1024
+        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        script.unlink(missing_ok=True)
+    return results
