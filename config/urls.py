@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
+from config.converters import IdConverter
 from planning.views import dashboard
+
+# Registered before include() below imports the apps' URLs: they use <id:…>.
+register_converter(IdConverter, "id")
 
 
 def health(request: HttpRequest) -> HttpResponse:

@@ -245,14 +245,24 @@ class MeetingTimeInput(forms.DateTimeInput):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
+def _reasonable_year(value):
+    if value is not None and not 2000 <= value.year <= 2999:
+        raise forms.ValidationError("Pick a date between the years 2000 and 2999.")
+    return value
+
+
 class ReviewForm(forms.Form):
-    scheduled_for = forms.DateTimeField(label="When", widget=MeetingTimeInput())
+    scheduled_for = forms.DateTimeField(
+        label="When", widget=MeetingTimeInput(), validators=[_reasonable_year]
+    )
     duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=60)
     location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
 
 
 class KickoffForm(forms.Form):
-    scheduled_for = forms.DateTimeField(label="When", widget=MeetingTimeInput(), required=False)
+    scheduled_for = forms.DateTimeField(
+        label="When", widget=MeetingTimeInput(), required=False, validators=[_reasonable_year]
+    )
     duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=45)
     location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
     notes = forms.CharField(
@@ -261,7 +271,9 @@ class KickoffForm(forms.Form):
 
 
 class BreakoutSessionForm(forms.Form):
-    scheduled_for = forms.DateTimeField(label="When", widget=MeetingTimeInput())
+    scheduled_for = forms.DateTimeField(
+        label="When", widget=MeetingTimeInput(), validators=[_reasonable_year]
+    )
     duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=60)
     location = forms.CharField(required=False, max_length=300)
 

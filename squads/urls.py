@@ -10,6 +10,6 @@ urlpatterns = [
     path("<slug:slug>/", views.squad_detail, name="detail"),
     path("<slug:slug>/settings/", views.squad_settings, name="settings"),
     path("<slug:slug>/members/add/", views.member_add, name="member-add"),
-    path("<slug:slug>/members/<int:user_id>/role/", views.member_role, name="member-role"),
-    path("<slug:slug>/members/<int:user_id>/remove/", views.member_remove, name="member-remove"),
+    path("<slug:slug>/members/<id:user_id>/role/", views.member_role, name="member-role"),
+    path("<slug:slug>/members/<id:user_id>/remove/", views.member_remove, name="member-remove"),
 ]

@@ -29,6 +29,15 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
+def _check_title(title: str) -> str:
+    title = title.strip()
+    if not title:
+        raise ValidationError({"title": "Give it a title."})
+    if len(title) > 200:
+        raise ValidationError({"title": "Keep the title within 200 characters."})
+    return title
+
+
 def _check_member(milestone: Milestone, user: User | None, field: str) -> None:
     if user is not None and role_in(user, milestone.project.squad) is None:
         raise ValidationError(
@@ -140,8 +149,7 @@ def add_story(
     actor: User, milestone: Milestone, *, title: str, description: str = "", ticket_url: str = ""
 ) -> Story:
     require(actor, Action.TAKE_PART, milestone)
-    if not title.strip():
-        raise ValidationError({"title": "Give the story a title."})
+    title = _check_title(title)
     Milestone.objects.select_for_update().filter(pk=milestone.pk).get()
     last = milestone.stories.aggregate(last=Max("number"))["last"] or 0
     story = Story.objects.create(
@@ -192,10 +200,9 @@ def claim_story(actor: User, story: Story) -> Story:
 def add_subtask(actor: User, story: Story, *, title: str, assignee: User | None = None) -> Subtask:
     milestone = story.milestone
     require(actor, Action.TAKE_PART, milestone)
-    if not title.strip():
-        raise ValidationError({"title": "Name the sub-task."})
+    title = _check_title(title)
     _check_member(milestone, assignee, "assignee")
-    subtask = Subtask.objects.create(story=story, title=title.strip(), assignee=assignee)
+    subtask = Subtask.objects.create(story=story, title=title, assignee=assignee)
     _subtask_assigned(actor, subtask)
     return subtask
 
@@ -222,8 +229,7 @@ def update_subtask(actor: User, subtask: Subtask, **changes: Any) -> Subtask:
     reassigned = "assignee" in changes and changes["assignee"] != subtask.assignee
     for field, value in changes.items():
         setattr(subtask, field, value)
-    if not subtask.title.strip():
-        raise ValidationError({"title": "Name the sub-task."})
+    subtask.title = _check_title(subtask.title)
     subtask.save()
     if reassigned:
         _subtask_assigned(actor, subtask)

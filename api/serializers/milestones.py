@@ -1,0 +1,316 @@
+"""Shapes of milestones, their artifacts, activity, unknowns and deferrals in the API.
+
+They translate only: types, choices and references in, representations out.
+Every rule (who may, which move, what a status allows) is in planning.services,
+planning.workflow and squads.access.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from planning.models import (
+    Activity,
+    Artifact,
+    ArtifactRevision,
+    DeferralRequest,
+    Milestone,
+    Unknown,
+)
+from planning.workflow import ArtifactStatus, Phase
+
+User = get_user_model()
+
+
+# Error bodies, as the protocol spec fixes them (for the schema only).
+
+
+class MilestoneErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+)
+class DetailField(serializers.Field):
+    """A sentence, or the messages about an unknown's own `detail` field."""
+
+
+class MilestoneInvalidSerializer(serializers.Serializer):
+    """400: `{"field": ["message", …]}` or `{"detail": "…"}`."""
+
+    detail = DetailField(required=False)
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class UnmetSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, e.g. `artifact_not_ready:design_spec`.")
+    message = serializers.CharField()
+
+
+class GuardRefusedSerializer(serializers.Serializer):
+    """409: a workflow guard refuses, with what is still missing."""
+
+    detail = serializers.CharField()
+    unmet = UnmetSerializer(many=True, required=False)
+
+
+class StaleRevisionSerializer(serializers.Serializer):
+    """412: `If-Match` names a revision that is no longer current."""
+
+    detail = serializers.CharField()
+    current_revision = serializers.IntegerField()
+
+
+# Milestones -----------------------------------------------------------------------
+
+
+class ReadinessSerializer(serializers.Serializer):
+    phase = serializers.ChoiceField(choices=Phase.choices)
+    next_phase = serializers.CharField(
+        allow_null=True, help_text="The phase after `phase`; null once done."
+    )
+    can_advance = serializers.BooleanField()
+    unmet = UnmetSerializer(many=True)
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Milestone
+        fields = [
+            "id",
+            "project",
+            "number",
+            "title",
+            "goal",
+            "due_on",
+            "tech_lead",
+            "phase",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class MilestoneDetailSerializer(MilestoneSerializer):
+    """One milestone with its readiness (set by the view from planning.services.readiness)."""
+
+    readiness = ReadinessSerializer(read_only=True)
+
+    class Meta(MilestoneSerializer.Meta):
+        fields = [*MilestoneSerializer.Meta.fields, "readiness"]
+        read_only_fields = fields
+
+
+class MilestoneCreateSerializer(serializers.Serializer):
+    project = serializers.IntegerField(min_value=1, help_text="The project's id.")
+    title = serializers.CharField(max_length=200)
+    goal = serializers.CharField(required=False, allow_blank=True, default="")
+    due_on = serializers.DateField(required=False, allow_null=True, default=None)
+    tech_lead = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A squad member's id; the project's tech lead when left out.",
+    )
+
+
+class MilestoneUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    goal = serializers.CharField(required=False, allow_blank=True)
+    due_on = serializers.DateField(required=False, allow_null=True)
+    tech_lead = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
+
+
+class TransitionSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=40, help_text="The next phase, or an earlier one.")
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why; required when moving back.",
+    )
+
+
+# Artifacts -------------------------------------------------------------------------
+
+
+class ArtifactSerializer(serializers.ModelSerializer):
+    # A plain string here: the kinds are named once, by the path parameter `kind`.
+    kind = serializers.CharField(read_only=True, help_text="One of the seven artifact kinds.")
+    title = serializers.CharField(source="get_kind_display", read_only=True)
+    on_need = serializers.BooleanField(
+        source="is_on_need", read_only=True, help_text="Needed only when decided so."
+    )
+
+    class Meta:
+        model = Artifact
+        fields = [
+            "kind",
+            "title",
+            "status",
+            "body",
+            "revision",
+            "on_need",
+            "needed",
+            "not_needed_reason",
+            "updated_by",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ArtifactUpdateSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text='Markdown. Needs the header `If-Match: "<revision>"`.',
+    )
+    status = serializers.ChoiceField(
+        choices=[ArtifactStatus.READY, ArtifactStatus.DRAFT], required=False
+    )
+    needed = serializers.BooleanField(required=False)
+    not_needed_reason = serializers.CharField(required=False, allow_blank=True)
+
+    def validate(self, data):
+        if "not_needed_reason" in data and "needed" not in data:
+            raise serializers.ValidationError(
+                {"needed": ["Give `needed` together with `not_needed_reason`."]}
+            )
+        return data
+
+
+class ArtifactRevisionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ArtifactRevision
+        fields = ["number", "author", "created_at", "body"]
+        read_only_fields = fields
+
+
+# Timeline ----------------------------------------------------------------------------
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = ["id", "verb", "summary", "actor", "data", "created_at"]
+        read_only_fields = fields
+
+
+# Unknowns ------------------------------------------------------------------------------
+
+
+class UnknownSerializer(serializers.ModelSerializer):
+    # A string, not a URI: an unknown without a ticket has "".
+    ticket_url = serializers.CharField(read_only=True, help_text="A link, or empty.")
+    key = serializers.CharField(read_only=True, help_text="`U-n`, numbered per milestone.")
+    deferral_pending = serializers.BooleanField(
+        read_only=True, help_text="A deferral request waits for the principal engineer."
+    )
+
+    class Meta:
+        model = Unknown
+        fields = [
+            "id",
+            "key",
+            "milestone",
+            "title",
+            "detail",
+            "priority",
+            "owner",
+            "status",
+            "vendor",
+            "vendor_contacted_on",
+            "due_on",
+            "ticket_url",
+            "resolution",
+            "deferral_pending",
+            "created_by",
+            "created_at",
+            "last_activity_at",
+        ]
+        read_only_fields = fields
+
+
+def _owner_field(**options) -> serializers.PrimaryKeyRelatedField:
+    return serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(),
+        allow_null=True,
+        help_text="A squad member's id, or null for no owner.",
+        **options,
+    )
+
+
+class UnknownCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    detail = serializers.CharField(required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=Unknown.Priority.choices)
+    owner = _owner_field(required=False, default=None)
+    due_on = serializers.DateField(required=False, allow_null=True, default=None)
+    vendor = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    ticket_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+
+
+@extend_schema_serializer(component_name="Unknown")  # one name for the status enum: Unknown's
+class UnknownUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    detail = serializers.CharField(required=False, allow_blank=True)
+    priority = serializers.ChoiceField(choices=Unknown.Priority.choices, required=False)
+    owner = _owner_field(required=False)
+    status = serializers.ChoiceField(
+        choices=Unknown.Status.choices,
+        required=False,
+        help_text="Resolved and deferred are set by the resolve and deferral actions.",
+    )
+    vendor = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    vendor_contacted_on = serializers.DateField(required=False, allow_null=True)
+    due_on = serializers.DateField(required=False, allow_null=True)
+    ticket_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField(help_text="How it was resolved.")
+
+
+# Deferrals ------------------------------------------------------------------------------
+
+
+class DeferralSerializer(serializers.ModelSerializer):
+    unknown_key = serializers.CharField(source="unknown.key", read_only=True)
+    milestone = serializers.IntegerField(source="unknown.milestone_id", read_only=True)
+
+    class Meta:
+        model = DeferralRequest
+        fields = [
+            "id",
+            "unknown",
+            "unknown_key",
+            "milestone",
+            "status",
+            "reason",
+            "defer_until",
+            "requested_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class DeferralCreateSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why it can wait.")
+    defer_until = serializers.CharField(
+        max_length=120, help_text="A date or a later milestone, e.g. `M4` or `2027-03-01`."
+    )
+
+
+class DeferralDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    note = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required to reject."
+    )
