@@ -42,10 +42,25 @@ class Action(StrEnum):
 
 
 def role_in(user: User, squad: Squad) -> str | None:
-    """The user's role in the squad, or None when they are not a member."""
+    """The user's role in the squad, or None when they are not a member.
+
+    Remembered on the user object for the rest of the request: a page asks
+    several "may I" questions about one squad. Services that change
+    memberships forget it (`forget_roles`).
+    """
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(squad=squad, user=user).values_list("role", flat=True).first()
+    known = user.__dict__.setdefault("_squad_roles", {})
+    if squad.pk not in known:
+        known[squad.pk] = (
+            Membership.objects.filter(squad=squad, user=user).values_list("role", flat=True).first()
+        )
+    return known[squad.pk]
+
+
+def forget_roles(*users: User) -> None:
+    for user in users:
+        user.__dict__.pop("_squad_roles", None)
 
 
 def squads_for(user: User) -> QuerySet[Squad]:

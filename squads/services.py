@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from squads.access import Action, require
+from squads.access import Action, forget_roles, require
 from squads.models import Membership, Squad
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def create_squad(creator: User, *, name: str, slug: str = "", description: str =
     except IntegrityError:
         raise ValidationError({"slug": "Another squad already uses this address."}) from None
     Membership.objects.create(squad=squad, user=creator, role=Membership.Role.TECH_LEAD)
+    forget_roles(creator)
     return squad
 
 
@@ -81,6 +82,7 @@ def add_member(actor: User, squad: Squad, user: User, role: str) -> Membership:
     )
     if not created:
         raise ValidationError({"user": f"{user.username} is already in this squad."})
+    forget_roles(actor, user)
     return membership
 
 
@@ -115,6 +117,7 @@ def change_role(actor: User, squad: Squad, user: User, role: str) -> Membership:
         _check_keeps_a_tech_lead(memberships, membership)
     membership.role = role
     membership.save(update_fields=["role"])
+    forget_roles(actor, user)
     return membership
 
 
@@ -131,3 +134,4 @@ def remove_member(actor: User, squad: Squad, user: User) -> None:
             f"{user.display_name} leads {names}; choose another tech lead for it first."
         )
     membership.delete()
+    forget_roles(actor, user)

@@ -28,13 +28,13 @@ DESIGN_SPEC = ArtifactKind.DESIGN_SPEC
 ON_NEED = [INFRASTRUCTURE, SEQUENCE, FLOW]
 
 # The same queries however many rows there are. Milestone page: session, user,
-# milestone (with project, squad, lead), artifacts with their last editors,
-# the guard facts (artifacts, unknowns, latest review, kick-off, breakout
-# session, stories, open concerns), the reviews, the timeline, the unknowns
-# table, my role, the navigation counts, the squad's members. Project page: session,
-# user, project, milestone count, the page of milestones with their tech
-# leads, my role (twice), the navigation counts.
-MILESTONE_PAGE_BUDGET = 18
+# milestone (with project, squad, lead), my role, artifacts with their last
+# editors, unknowns (with a pending deferral flag), reviews, the meetings'
+# state (kick-off, breakout, open concerns), stories, the timeline, the
+# squad's members for the add form, the navigation counts. Project page:
+# session, user, project, milestone count, the page of milestones with their
+# tech leads, my role, the navigation counts.
+MILESTONE_PAGE_BUDGET = 12
 PROJECT_PAGE_BUDGET = 8
 
 

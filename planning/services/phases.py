@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, Q
 from django.dispatch import Signal
 
 from planning import workflow
@@ -31,30 +31,39 @@ if TYPE_CHECKING:
 phase_changed = Signal()  # sender=Milestone, milestone, actor, from_phase, to_phase, note
 
 
-def milestone_facts(milestone: Milestone) -> MilestoneFacts:
-    """What the guards read, gathered in one query per kind of fact."""
-    artifacts = {
-        kind: ArtifactFacts(kind, status, needed, reason)
-        for kind, status, needed, reason in milestone.artifacts.values_list(
-            "kind", "status", "needed", "not_needed_reason"
+def milestone_facts(
+    milestone: Milestone, *, artifacts=None, unknowns=None, reviews=None
+) -> MilestoneFacts:
+    """What the guards read, in one query per kind of fact.
+
+    A page that has already loaded the artifacts, unknowns or reviews (as
+    model instances) passes them in, and they are not read twice.
+    """
+    if artifacts is None:
+        artifacts = list(milestone.artifacts.only("kind", "status", "needed", "not_needed_reason"))
+    if unknowns is None:
+        unknowns = list(
+            milestone.unknowns.only(
+                "number", "title", "priority", "status", "owner_id", "vendor_contacted_on"
+            )
         )
-    }
-    unknowns = tuple(
-        UnknownFacts(
-            key=f"U-{number}",
-            title=title,
-            priority=priority,
-            status=status,
-            owner_id=owner_id,
-            vendor_contacted=contacted is not None,
+    if reviews is None:
+        reviews = list(milestone.reviews.order_by("-round").only("round", "status", "outcome")[:1])
+    latest = max(reviews, key=lambda r: r.round, default=None)
+    meetings = (
+        Milestone.objects.filter(pk=milestone.pk)
+        .annotate(
+            kickoff_held=Exists(
+                KickoffMeeting.objects.filter(milestone=OuterRef("pk"), held_at__isnull=False)
+            ),
+            breakout_held=Exists(
+                BreakoutSession.objects.filter(milestone=OuterRef("pk"), held_at__isnull=False)
+            ),
+            open_concerns=Count("concerns", filter=Q(concerns__status=Concern.Status.OPEN)),
         )
-        for number, title, priority, status, owner_id, contacted in milestone.unknowns.order_by(
-            "number"
-        ).values_list("number", "title", "priority", "status", "owner_id", "vendor_contacted_on")
+        .values("kickoff_held", "breakout_held", "open_concerns")
+        .get()
     )
-    latest = milestone.reviews.order_by("-round").values("round", "status", "outcome").first()
-    kickoff = KickoffMeeting.objects.filter(milestone=milestone).values("held_at").first()
-    session = BreakoutSession.objects.filter(milestone=milestone).values("held_at").first()
     stories = tuple(
         StoryFacts(f"S-{number}", title, assignee is not None, subtasks)
         for number, title, assignee, subtasks in milestone.stories.annotate(n=Count("subtasks"))
@@ -64,13 +73,26 @@ def milestone_facts(milestone: Milestone) -> MilestoneFacts:
     return MilestoneFacts(
         phase=milestone.phase,
         tech_lead_id=milestone.tech_lead_id,
-        artifacts=artifacts,
-        unknowns=unknowns,
-        latest_review=ReviewFacts(**latest) if latest else None,
-        kickoff_held=bool(kickoff and kickoff["held_at"]),
-        open_concerns=milestone.concerns.filter(status=Concern.Status.OPEN).count(),
+        artifacts={
+            a.kind: ArtifactFacts(a.kind, a.status, a.needed, a.not_needed_reason)
+            for a in artifacts
+        },
+        unknowns=tuple(
+            UnknownFacts(
+                key=f"U-{u.number}",
+                title=u.title,
+                priority=u.priority,
+                status=u.status,
+                owner_id=u.owner_id,
+                vendor_contacted=u.vendor_contacted_on is not None,
+            )
+            for u in sorted(unknowns, key=lambda u: u.number)
+        ),
+        latest_review=ReviewFacts(latest.round, latest.status, latest.outcome) if latest else None,
+        kickoff_held=meetings["kickoff_held"],
+        open_concerns=meetings["open_concerns"],
         breakout_mode=milestone.project.squad.breakout_mode,
-        breakout_held=bool(session and session["held_at"]),
+        breakout_held=meetings["breakout_held"],
         stories=stories,
     )
 

@@ -80,13 +80,19 @@ def _phase_steps(milestone: Milestone) -> list[dict]:
 
 
 def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
+    from planning.forms import UnknownAddForm
+    from planning.views.unknowns import unknowns_table
+
     artifacts = list(milestone.artifacts.select_related("updated_by").order_by("id"))
     for artifact in artifacts:
         artifact.milestone = milestone
-    facts = services.milestone_facts(milestone)
+    table = unknowns_table(milestone)
+    reviews = list(milestone.reviews.order_by("-round"))
+    facts = services.milestone_facts(
+        milestone, artifacts=artifacts, unknowns=table["unknowns"], reviews=reviews
+    )
     readiness = services.readiness(milestone, facts)
     earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
-    reviews = list(milestone.reviews.order_by("-round"))
     approved = next((r for r in reviews if r.outcome == DesignReview.Outcome.APPROVED), None)
     for artifact in artifacts:
         reviewed = approved.reviewed_revisions.get(artifact.kind) if approved else None
@@ -96,11 +102,8 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
             : TIMELINE_ON_PAGE + 1
         ]
     )
-    from planning.forms import UnknownAddForm
-    from planning.views.unknowns import unknowns_table
-
     return {
-        **unknowns_table(milestone),
+        **table,
         "add_form": extra.pop("add_form", None) or UnknownAddForm(milestone=milestone),
         "may_add": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
         "back": "milestone",

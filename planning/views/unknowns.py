@@ -5,7 +5,7 @@ import copy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -58,16 +58,18 @@ def unknowns_table(milestone: Milestone, params=None) -> dict:
         unknowns = unknowns.filter(owner__username=owner)
     sort = params.get("sort", "priority")
     unknowns = unknowns.order_by(*SORTS.get(sort, SORTS["priority"]))
-    rows = list(unknowns)
-    pending = set(
-        DeferralRequest.objects.filter(
-            unknown__in=[u.pk for u in rows], status=DeferralRequest.Status.PENDING
-        ).values_list("unknown_id", flat=True)
+    rows = list(
+        unknowns.annotate(
+            deferral_pending=Exists(
+                DeferralRequest.objects.filter(
+                    unknown=OuterRef("pk"), status=DeferralRequest.Status.PENDING
+                )
+            )
+        )
     )
     today = timezone.localdate()
     for unknown in rows:
         unknown.milestone = milestone
-        unknown.deferral_pending = unknown.pk in pending
         unknown.overdue = bool(unknown.due_on and unknown.due_on < today and not unknown.is_settled)
     return {
         "unknowns": rows,
