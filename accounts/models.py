@@ -1,5 +1,19 @@
+import time
+
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.core.cache import cache
+from django.db import models, transaction
+
+NAMES_VERSION_KEY = "accounts:names-version"
+
+
+def names_version() -> int:
+    """A number that changes whenever someone's shown name may have changed.
+
+    Cached page fragments that show people's names put it in their keys. A
+    lost entry comes back as a new number, never an old one.
+    """
+    return cache.get_or_set(NAMES_VERSION_KEY, time.time_ns, None)
 
 
 class User(AbstractUser):
@@ -23,6 +37,12 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if fields is None or {"full_name", "username"} & set(fields):
+            transaction.on_commit(lambda: cache.set(NAMES_VERSION_KEY, time.time_ns(), None))
 
     @property
     def display_name(self) -> str:

@@ -202,6 +202,18 @@ def _check_answers_200(url: str, headers: dict[str, str]) -> None:
         raise RuntimeError(f"{url} answered {status} under gunicorn; the numbers would be wrong")
 
 
+def _csrf_cookie(url: str, headers: list[str]) -> str:
+    """The CSRF cookie a page sets for a browser that has none yet."""
+    with urllib.request.urlopen(
+        urllib.request.Request(url, headers=_header_dict(headers))
+    ) as answer:
+        for value in answer.headers.get_all("Set-Cookie") or []:
+            name, _, rest = value.partition("=")
+            if name.strip() == settings.CSRF_COOKIE_NAME:
+                return rest.split(";", 1)[0]
+    raise RuntimeError(f"{url} set no CSRF cookie")
+
+
 def load(data: dict, seconds: int = 10, connections: int = 8) -> dict:
     """Run gunicorn (2 workers) and wrk against each page; returns per-page numbers."""
     session = SessionStore()
@@ -244,8 +256,11 @@ def load(data: dict, seconds: int = 10, connections: int = 8) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
-        headers = ["-H", f"Cookie: {settings.SESSION_COOKIE_NAME}={session.session_key}",
-                   "-H", "X-Forwarded-Proto: https"]  # fmt: skip
+        cookies = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+        headers = ["-H", f"Cookie: {cookies}", "-H", "X-Forwarded-Proto: https"]
+        # Like a browser, keep the CSRF cookie the first page sets.
+        csrf = _csrf_cookie(f"http://127.0.0.1:{port}{data['pages']['review page']}", headers)
+        headers[1] = f"Cookie: {cookies}; {settings.CSRF_COOKIE_NAME}={csrf}"
         for name, path in data["pages"].items():
             url = f"http://127.0.0.1:{port}{path}"
             _check_answers_200(url, _header_dict(headers))

@@ -124,15 +124,33 @@ def is_guest(user: User, milestone: Milestone) -> bool:
 def get_milestone_for(
     user: User, squad_slug: str, project_slug: str, number: int, *, with_guest: bool = False
 ) -> Milestone:
+    """The milestone, if the user may see it (as `milestones_for` says); 404 otherwise.
+
+    One query for the milestone, then the user's role in its squad, which
+    the page asks for anyway and `role_in` remembers; only someone outside
+    the squad costs one more query, for their review invitations.
+    """
+    from planning.models import Milestone
+
     milestone = (
-        milestones_for(user, with_guest=with_guest)
-        .select_related("project__squad", "project__principal_engineer", "tech_lead")
+        Milestone.objects.select_related(
+            "project__squad", "project__principal_engineer", "tech_lead"
+        )
         .filter(project__squad__slug=squad_slug, project__slug=project_slug, number=number)
         .first()
     )
-    if milestone is None:
+    if milestone is None or not _may_see_milestone(user, milestone, with_guest=with_guest):
         raise Http404("No such milestone.")
     return milestone
+
+
+def _may_see_milestone(user: User, milestone: Milestone, *, with_guest: bool) -> bool:
+    if not user.is_authenticated:
+        return False
+    project = milestone.project
+    if project.principal_engineer_id == user.pk or role_in(user, project.squad) is not None:
+        return True
+    return with_guest and milestone.reviews.filter(invitees=user).exists()
 
 
 def get_artifact_for(user: User, milestone: Milestone, kind: str) -> Artifact:

@@ -74,6 +74,15 @@ def pytest_terminal_summary(terminalreporter) -> None:
         )
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: rows of an earlier test may have had the same ids."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 # Personas -----------------------------------------------------------------
 
 

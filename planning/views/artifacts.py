@@ -44,7 +44,7 @@ def _editor_context(request: HttpRequest, artifact: Artifact, form, **extra) -> 
         "project": milestone.project,
         "squad": milestone.project.squad,
         "form": form,
-        "preview": render_markdown(body or ""),
+        "preview": render_markdown(body or "", cached=False),
         "may_edit": access.can(request.user, Action.EDIT_ARTIFACT, artifact),
         "may_mark": access.can(request.user, Action.MARK_ARTIFACT, artifact),
         "need_form": need_form,
@@ -138,7 +138,9 @@ def artifact_preview(
             '<p class="alert alert-error">This text is too long to preview.</p>', status=200
         )
     return render(
-        request, "planning/artifact_edit.html#preview", {"preview": render_markdown(body)}
+        request,
+        "planning/artifact_edit.html#preview",
+        {"preview": render_markdown(body, cached=False)},
     )
 
 

@@ -1,20 +1,28 @@
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import names_version
 from planning import services
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.forms import ReviewForm
-from planning.markdown import render_markdown
+from planning.markdown import render_markdown_many
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from squads import access
 from squads.access import Action
@@ -63,11 +71,17 @@ def review_schedule(request, squad_slug, project_slug, number) -> HttpResponse:
     )
 
 
-def _threads(review: DesignReview, comments: list[Comment]) -> dict[str, list[Comment]]:
+THREAD_CACHE_SECONDS = 600
+
+
+def _threads(comments: list[Comment]) -> dict[str, list[Comment]]:
+    """Top-level comments by artifact kind ("" for general), each with its replies."""
     by_id = {c.pk: c for c in comments}
-    for comment in comments:
+    for comment, html in zip(
+        comments, render_markdown_many([c.body for c in comments]), strict=True
+    ):
         comment.thread_replies = []
-        comment.html = render_markdown(comment.body)
+        comment.html = html
     threads: dict[str, list[Comment]] = {}
     for comment in comments:
         if comment.parent_id and comment.parent_id in by_id:
@@ -77,11 +91,75 @@ def _threads(review: DesignReview, comments: list[Comment]) -> dict[str, list[Co
     return threads
 
 
+def _csrf_secret(request: HttpRequest) -> str:
+    get_token(request)  # makes sure there is one
+    return request.META.get("CSRF_COOKIE", "")
+
+
+def _thread_key(request: HttpRequest, review: DesignReview, kind: str, version, names) -> str:
+    """Everything a thread's HTML depends on: its comments, the review, and who looks.
+
+    The viewer's CSRF secret is part of it because the forms carry a token
+    made from it; a new session must not get a page whose forms fail.
+    """
+    milestone = review.milestone
+    parts = (
+        review.pk, review.round, review.status, kind, version, names,
+        milestone.tech_lead_id, milestone.number, milestone.project.slug,
+        milestone.project.squad.slug, request.user.pk, _csrf_secret(request),
+    )  # fmt: skip
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+    return f"review-thread:{digest}"
+
+
+def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) -> dict[str, str]:
+    """The HTML of each thread (artifact kind, or "" for the general one).
+
+    A review page shows every comment with its forms, hundreds of them, and
+    most views are the same people reloading or polling while little changes.
+    Each thread is cached under its comments' count and latest change, so
+    only a thread that changed is read from the database and rendered again.
+    """
+    versions = {
+        row["artifact_kind"]: (row["count"], row["last"].isoformat())
+        for row in review.comments.order_by()
+        .values("artifact_kind")
+        .annotate(count=Count("id"), last=Max("updated_at"))
+    }
+    names = names_version()
+    keys = {k: _thread_key(request, review, k, versions.get(k), names) for k in kinds}
+    found = cache.get_many(list(keys.values()))
+    missing = [k for k in kinds if keys[k] not in found]
+    fresh = {}
+    if missing:
+        threads = {}
+        if any(k in versions for k in missing):
+            comments = review.comments.filter(artifact_kind__in=missing).select_related("author")
+            threads = _threads(list(comments.order_by("created_at", "id")))
+        template = get_template("planning/includes/review_thread_items.html")
+        milestone = review.milestone
+        context = {
+            "review": review,
+            "milestone": milestone,
+            "project": milestone.project,
+            "squad": milestone.project.squad,
+            "user": request.user,
+            "csrf_token": get_token(request),
+        }
+        for kind in missing:
+            fresh[keys[kind]] = template.render(
+                {**context, "thread": threads.get(kind, []), "kind": kind}
+            )
+        cache.set_many(fresh, THREAD_CACHE_SECONDS)
+    found.update(fresh)
+    # Rendered by the template above, which escapes what people wrote.
+    return {k: mark_safe(found.get(keys[k], "")) for k in kinds}
+
+
 def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict:
     milestone = review.milestone
-    artifacts = list(milestone.artifacts.order_by("id"))
-    comments = list(review.comments.select_related("author").order_by("created_at", "id"))
-    threads = _threads(review, comments)
+    artifacts = [a for a in milestone.artifacts.order_by("id") if not a.is_waived]
+    threads = thread_html(request, review, [a.kind for a in artifacts] + [""])
     verdicts = list(review.verdicts.select_related("reviewer").order_by("updated_at"))
     needed = milestone.project.squad.min_review_approvals
     approvals = sum(1 for v in verdicts if v.counted and v.verdict == Verdict.Choice.APPROVE)
@@ -89,15 +167,15 @@ def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict
         1 for v in verdicts if v.counted and v.verdict == Verdict.Choice.CHANGES_REQUESTED
     )
     sections = []
-    for artifact in artifacts:
-        if artifact.is_waived:
-            continue
+    for artifact, html in zip(
+        artifacts, render_markdown_many([a.body for a in artifacts]), strict=True
+    ):
         reviewed = review.reviewed_revisions.get(artifact.kind)
         sections.append(
             {
                 "artifact": artifact,
-                "html": render_markdown(artifact.body),
-                "thread": threads.get(artifact.kind, []),
+                "html": html,
+                "thread_html": threads[artifact.kind],
                 "changed": reviewed is not None and artifact.revision != reviewed,
                 "reviewed_revision": reviewed,
             }
@@ -109,7 +187,7 @@ def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict
         "project": milestone.project,
         "squad": milestone.project.squad,
         "sections": sections,
-        "general": threads.get("", []),
+        "general_html": threads[""],
         "verdicts": verdicts,
         "my_verdict": mine,
         "approvals": approvals,
@@ -218,16 +296,10 @@ def review_invite(request, squad_slug, project_slug, number, round) -> HttpRespo
 
 def _thread_answer(request, review: DesignReview, kind: str, anchor: str) -> HttpResponse:
     if request.htmx:
-        context = _review_context(request, review)
-        thread = (
-            context["general"]
-            if not kind
-            else next((s["thread"] for s in context["sections"] if s["artifact"].kind == kind), [])
-        )
         return render(
             request,
             "planning/includes/review_thread.html",
-            {**context, "thread": thread, "kind": kind},
+            {"thread_html": thread_html(request, review, [kind])[kind], "kind": kind},
         )
     return _back(review, anchor)
 

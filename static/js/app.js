@@ -24,3 +24,27 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     }
   }
 });
+
+// Times marked data-relative read "5 minutes ago" and keep up; the page itself
+// shows the date and time, which is what stays without this file.
+const relativeTime = new Intl.RelativeTimeFormat(document.documentElement.lang || "en", { numeric: "auto" });
+const units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
+
+function showRelative(root) {
+  root.querySelectorAll("time[data-relative]").forEach((time) => {
+    const when = new Date(time.getAttribute("datetime"));
+    if (Number.isNaN(when.getTime())) {
+      return;
+    }
+    if (!time.title) {
+      time.title = time.textContent.trim();
+    }
+    const seconds = (when.getTime() - Date.now()) / 1000;
+    const [unit, size] = units.find(([, size]) => Math.abs(seconds) >= size) || ["second", 1];
+    time.textContent = Math.abs(seconds) < 60 ? "just now" : relativeTime.format(Math.round(seconds / size), unit);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => showRelative(document));
+document.addEventListener("htmx:load", (event) => showRelative(event.detail.elt));
+setInterval(() => showRelative(document), 60000);
