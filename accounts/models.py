@@ -16,6 +16,10 @@ def names_version() -> int:
     return cache.get_or_set(NAMES_VERSION_KEY, time.time_ns, None)
 
 
+def _names_changed() -> None:
+    transaction.on_commit(lambda: cache.set(NAMES_VERSION_KEY, time.time_ns(), None))
+
+
 class User(AbstractUser):
     """A person who signs in: their name as they like it shown, and how reminders reach them."""
 
@@ -42,7 +46,12 @@ class User(AbstractUser):
         super().save(*args, **kwargs)
         fields = kwargs.get("update_fields")
         if fields is None or {"full_name", "username"} & set(fields):
-            transaction.on_commit(lambda: cache.set(NAMES_VERSION_KEY, time.time_ns(), None))
+            _names_changed()
+
+    def delete(self, *args, **kwargs):
+        deleted = super().delete(*args, **kwargs)
+        _names_changed()  # their comments now read "Someone"
+        return deleted
 
     @property
     def display_name(self) -> str:

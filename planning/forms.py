@@ -115,7 +115,20 @@ class MoveBackForm(forms.Form):
         self.fields["to"].choices = phases
 
 
+class _PlainQueryChoices(forms.models.ModelChoiceIterator):
+    """The choices from one plain query: a squad is a few people, and the
+    server-side cursor Django would use costs three round trips on PostgreSQL."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class _SquadMemberChoice(forms.ModelChoiceField):
+    iterator = _PlainQueryChoices
+
     def label_from_instance(self, obj) -> str:
         return obj.display_name
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from squads.models import Membership, Squad
@@ -124,21 +124,46 @@ def is_guest(user: User, milestone: Milestone) -> bool:
 def get_milestone_for(
     user: User, squad_slug: str, project_slug: str, number: int, *, with_guest: bool = False
 ) -> Milestone:
-    """The milestone, if the user may see it (as `milestones_for` says); 404 otherwise.
-
-    One query for the milestone, then the user's role in its squad, which
-    the page asks for anyway and `role_in` remembers; only someone outside
-    the squad costs one more query, for their review invitations.
-    """
+    """The milestone, if the user may see it (as `milestones_for` says); 404 otherwise."""
     from planning.models import Milestone
 
-    milestone = (
-        Milestone.objects.select_related(
-            "project__squad", "project__principal_engineer", "tech_lead"
-        )
-        .filter(project__squad__slug=squad_slug, project__slug=project_slug, number=number)
-        .first()
+    return _visible_milestone(
+        user,
+        Milestone.objects.filter(
+            project__squad__slug=squad_slug, project__slug=project_slug, number=number
+        ),
+        with_guest=with_guest,
     )
+
+
+def get_milestone_by_id_for(user: User, pk: int, *, with_guest: bool = False) -> Milestone:
+    """The milestone with this id (the API's way), if the user may see it; 404 otherwise."""
+    from planning.models import Milestone
+
+    return _visible_milestone(user, Milestone.objects.filter(pk=pk), with_guest=with_guest)
+
+
+def _visible_milestone(
+    user: User, milestones: QuerySet[Milestone], *, with_guest: bool
+) -> Milestone:
+    """The one milestone of `milestones` if the user may see it; 404 otherwise.
+
+    One query for the milestone and the user's role in its squad, which
+    `role_in` then remembers for the rest of the request; only someone
+    outside the squad costs one more query, for their review invitations.
+    """
+    milestones = milestones.select_related(
+        "project__squad", "project__principal_engineer", "tech_lead"
+    )
+    if user.is_authenticated:
+        # The viewer's role comes along, so that role_in needs no query of its own.
+        role = Membership.objects.filter(squad_id=OuterRef("project__squad_id"), user_id=user.pk)
+        milestones = milestones.annotate(viewer_role=Subquery(role.values("role")[:1]))
+    milestone = milestones.first()
+    if milestone is not None and user.is_authenticated:
+        user.__dict__.setdefault("_squad_roles", {})[milestone.project.squad_id] = (
+            milestone.viewer_role
+        )
     if milestone is None or not _may_see_milestone(user, milestone, with_guest=with_guest):
         raise Http404("No such milestone.")
     return milestone

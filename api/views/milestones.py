@@ -95,15 +95,7 @@ def _schema_only(view) -> bool:
 
 
 def _milestone(user, pk: int, *, with_guest: bool = False) -> Milestone:
-    milestone = (
-        access.milestones_for(user, with_guest=with_guest)
-        .select_related("project__squad", "project__principal_engineer", "tech_lead")
-        .filter(pk=pk)
-        .first()
-    )
-    if milestone is None:
-        raise Http404("No such milestone.")
-    return milestone
+    return access.get_milestone_by_id_for(user, pk, with_guest=with_guest)
 
 
 def _artifact(user, pk: int, kind: str, *, with_guest: bool = False) -> Artifact:

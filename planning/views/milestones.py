@@ -81,7 +81,7 @@ def _phase_steps(milestone: Milestone) -> list[dict]:
 
 def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
     from planning.forms import UnknownAddForm
-    from planning.views.unknowns import unknowns_table
+    from planning.views.unknowns import unknown_rows_html, unknowns_table
 
     artifacts = list(milestone.artifacts.select_related("updated_by").order_by("id"))
     for artifact in artifacts:
@@ -98,14 +98,16 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
         reviewed = approved.reviewed_revisions.get(artifact.kind) if approved else None
         artifact.changed_since_review = reviewed is not None and artifact.revision != reviewed
     activities = list(
-        milestone.activities.select_related("actor").order_by("-created_at", "-id")[
-            : TIMELINE_ON_PAGE + 1
-        ]
+        milestone.activities.only("milestone_id", "verb", "summary", "created_at").order_by(
+            "-created_at", "-id"
+        )[: TIMELINE_ON_PAGE + 1]
     )
+    may_add = access.can(request.user, Action.EDIT_UNKNOWN, milestone)
     return {
         **table,
+        "rows_html": unknown_rows_html(milestone, table["unknowns"], may_add=may_add),
         "add_form": extra.pop("add_form", None) or UnknownAddForm(milestone=milestone),
-        "may_add": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
+        "may_add": may_add,
         "back": "milestone",
         "milestone": milestone,
         "project": milestone.project,

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-import hashlib
-
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import names_version
@@ -22,6 +18,7 @@ from planning import services
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.forms import ReviewForm
+from planning.fragments import cached_fragments, fragment_key
 from planning.markdown import render_markdown_many
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from squads import access
@@ -71,15 +68,11 @@ def review_schedule(request, squad_slug, project_slug, number) -> HttpResponse:
     )
 
 
-THREAD_CACHE_SECONDS = 600
-
-
 def _threads(comments: list[Comment]) -> dict[str, list[Comment]]:
     """Top-level comments by artifact kind ("" for general), each with its replies."""
     by_id = {c.pk: c for c in comments}
-    for comment, html in zip(
-        comments, render_markdown_many([c.body for c in comments]), strict=True
-    ):
+    bodies = render_markdown_many([c.body for c in comments])
+    for comment, html in zip(comments, bodies, strict=True):
         comment.thread_replies = []
         comment.html = html
     threads: dict[str, list[Comment]] = {}
@@ -96,29 +89,15 @@ def _csrf_secret(request: HttpRequest) -> str:
     return request.META.get("CSRF_COOKIE", "")
 
 
-def _thread_key(request: HttpRequest, review: DesignReview, kind: str, version, names) -> str:
-    """Everything a thread's HTML depends on: its comments, the review, and who looks.
-
-    The viewer's CSRF secret is part of it because the forms carry a token
-    made from it; a new session must not get a page whose forms fail.
-    """
-    milestone = review.milestone
-    parts = (
-        review.pk, review.round, review.status, kind, version, names,
-        milestone.tech_lead_id, milestone.number, milestone.project.slug,
-        milestone.project.squad.slug, request.user.pk, _csrf_secret(request),
-    )  # fmt: skip
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
-    return f"review-thread:{digest}"
-
-
 def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) -> dict[str, str]:
     """The HTML of each thread (artifact kind, or "" for the general one).
 
     A review page shows every comment with its forms, hundreds of them, and
     most views are the same people reloading or polling while little changes.
-    Each thread is cached under its comments' count and latest change, so
-    only a thread that changed is read from the database and rendered again.
+    A thread is cached under its comments' count and latest change, the
+    review, and the viewer (what they may do, and their CSRF secret, from
+    which the forms' tokens are made), so only a thread that changed is read
+    from the database and rendered again.
     """
     versions = {
         row["artifact_kind"]: (row["count"], row["last"].isoformat())
@@ -126,18 +105,20 @@ def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) ->
         .values("artifact_kind")
         .annotate(count=Count("id"), last=Max("updated_at"))
     }
-    names = names_version()
-    keys = {k: _thread_key(request, review, k, versions.get(k), names) for k in kinds}
-    found = cache.get_many(list(keys.values()))
-    missing = [k for k in kinds if keys[k] not in found]
-    fresh = {}
-    if missing:
+    milestone = review.milestone
+    common = (
+        review.pk, review.round, review.status, milestone.tech_lead_id, milestone.number,
+        milestone.project.slug, milestone.project.squad.slug, names_version(),
+        request.user.pk, _csrf_secret(request),
+    )  # fmt: skip
+    keys = {k: fragment_key("review-thread", *common, k, versions.get(k)) for k in kinds}
+
+    def render(missing: list[str]) -> dict[str, str]:
         threads = {}
         if any(k in versions for k in missing):
             comments = review.comments.filter(artifact_kind__in=missing).select_related("author")
             threads = _threads(list(comments.order_by("created_at", "id")))
         template = get_template("planning/includes/review_thread_items.html")
-        milestone = review.milestone
         context = {
             "review": review,
             "milestone": milestone,
@@ -146,14 +127,12 @@ def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) ->
             "user": request.user,
             "csrf_token": get_token(request),
         }
-        for kind in missing:
-            fresh[keys[kind]] = template.render(
-                {**context, "thread": threads.get(kind, []), "kind": kind}
-            )
-        cache.set_many(fresh, THREAD_CACHE_SECONDS)
-    found.update(fresh)
-    # Rendered by the template above, which escapes what people wrote.
-    return {k: mark_safe(found.get(keys[k], "")) for k in kinds}
+        return {
+            k: template.render({**context, "thread": threads.get(k, []), "kind": k})
+            for k in missing
+        }
+
+    return cached_fragments(keys, render)
 
 
 def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict:

@@ -8,9 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import names_version
 from planning import services
 from planning.exceptions import DeferralConflict
 from planning.forms import (
@@ -22,6 +24,7 @@ from planning.forms import (
     UnknownEditForm,
     UnknownRowForm,
 )
+from planning.fragments import cached_fragments, fragment_key, row_state
 from planning.markdown import render_markdown
 from planning.models import DeferralRequest, Milestone, Unknown
 from squads import access
@@ -78,17 +81,50 @@ def unknowns_table(milestone: Milestone, params=None) -> dict:
     }
 
 
+_ROW_FIELDS = [f.attname for f in Unknown._meta.concrete_fields]
+
+
+def unknown_rows_html(milestone: Milestone, unknowns: list[Unknown], *, may_add: bool) -> str:
+    """The table rows of `unknowns` (from `unknowns_table`), cached under all they show.
+
+    The key holds every loaded field of every row and what the rows compute
+    (pending deferral, overdue), so any change to an unknown makes a new key.
+    The rows hold no form and nothing of the viewer but whether they may
+    edit, so everyone in the squad shares them.
+    """
+    key = fragment_key(
+        "unknown-rows", milestone.pk, milestone.number, milestone.project.slug,
+        milestone.project.squad.slug, may_add, names_version(),
+        row_state(unknowns, _ROW_FIELDS, "deferral_pending", "overdue"),
+    )  # fmt: skip
+
+    def render(missing: list[str]) -> dict[str, str]:
+        context = {
+            "unknowns": unknowns,
+            "milestone": milestone,
+            "project": milestone.project,
+            "squad": milestone.project.squad,
+            "may_add": may_add,
+        }
+        return {"rows": get_template("planning/includes/unknown_rows.html").render(context)}
+
+    return cached_fragments({"rows": key}, render)["rows"]
+
+
 def _list_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
+    table = unknowns_table(milestone, request.GET)
+    may_add = access.can(request.user, Action.EDIT_UNKNOWN, milestone)
     return {
         "milestone": milestone,
         "project": milestone.project,
         "squad": milestone.project.squad,
-        "may_add": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
+        "may_add": may_add,
         "add_form": extra.pop("add_form", None) or UnknownAddForm(milestone=milestone),
         "status_choices": Unknown.Status.choices,
         "priority_choices": Unknown.Priority.choices,
         "owners": list(milestone.project.squad.members.order_by("username")),
-        **unknowns_table(milestone, request.GET),
+        **table,
+        "rows_html": unknown_rows_html(milestone, table["unknowns"], may_add=may_add),
         **extra,
     }
 

@@ -1,0 +1,49 @@
+"""Cached page fragments: HTML kept under a key made of everything it shows.
+
+A fragment's key holds the data it renders (or a version of it) and what of
+the viewer it depends on, so an entry is never stale: a change makes a new
+key, and old entries expire. Pages fetch all their fragments in one cache
+round trip and render only the missing ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable, Iterable
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.utils.safestring import SafeString, mark_safe
+
+Name = TypeVar("Name", bound=Hashable)
+SECONDS = 600
+
+
+def fragment_key(kind: str, *parts: object) -> str:
+    """A short cache key for a fragment of `kind` that depends on `parts` (their repr)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+    return f"fragment:{kind}:{digest}"
+
+
+def cached_fragments(
+    keys: dict[Name, str], render: Callable[[list[Name]], dict[Name, str]]
+) -> dict[Name, SafeString]:
+    """The HTML of each fragment in `keys` (name → key); `render(missing names)` makes the rest.
+
+    `render` must return HTML made by templates, which escape what people wrote.
+    """
+    found = cache.get_many(list(keys.values()))
+    missing = [name for name, key in keys.items() if key not in found]
+    if missing:
+        fresh = render(missing)
+        cache.set_many({keys[name]: fresh[name] for name in missing}, SECONDS)
+        found.update({keys[name]: fresh[name] for name in missing})
+    return {name: mark_safe(found[key]) for name, key in keys.items()}  # templates' output
+
+
+def row_state(rows: Iterable, fields: list[str], *extra: str) -> list[tuple]:
+    """The loaded field values and `extra` attributes of each row, for a fragment key."""
+    return [
+        tuple(row.__dict__.get(name) for name in fields) + tuple(getattr(row, a) for a in extra)
+        for row in rows
+    ]
