@@ -20,7 +20,14 @@ from squads.models import Membership, Squad
 
 if TYPE_CHECKING:
     from accounts.models import User
-    from planning.models import Artifact, DeferralRequest, Milestone, Project, Unknown
+    from planning.models import (
+        Artifact,
+        DeferralRequest,
+        DesignReview,
+        Milestone,
+        Project,
+        Unknown,
+    )
 
 
 class Action(StrEnum):
@@ -155,18 +162,58 @@ def _visible_milestone(
     milestones = milestones.select_related(
         "project__squad", "project__principal_engineer", "tech_lead"
     )
-    if user.is_authenticated:
-        # The viewer's role comes along, so that role_in needs no query of its own.
-        role = Membership.objects.filter(squad_id=OuterRef("project__squad_id"), user_id=user.pk)
-        milestones = milestones.annotate(viewer_role=Subquery(role.values("role")[:1]))
-    milestone = milestones.first()
-    if milestone is not None and user.is_authenticated:
-        user.__dict__.setdefault("_squad_roles", {})[milestone.project.squad_id] = (
-            milestone.viewer_role
-        )
+    milestone = _with_viewer_role(milestones, user, "project__squad_id").first()
+    if milestone is not None:
+        _remember_role(user, milestone.project.squad_id, milestone)
     if milestone is None or not _may_see_milestone(user, milestone, with_guest=with_guest):
         raise Http404("No such milestone.")
     return milestone
+
+
+def get_review_for(
+    user: User, squad_slug: str, project_slug: str, number: int, round: int
+) -> DesignReview:
+    """A review round, with its milestone, for a member, the principal or an invited guest.
+
+    One query, as for `get_milestone_for`; a guest invited to another round
+    of the milestone gets 404 as well.
+    """
+    from planning.models import DesignReview
+
+    reviews = DesignReview.objects.select_related(
+        "milestone__project__squad",
+        "milestone__project__principal_engineer",
+        "milestone__tech_lead",
+    ).filter(
+        milestone__project__squad__slug=squad_slug,
+        milestone__project__slug=project_slug,
+        milestone__number=number,
+        round=round,
+    )
+    review = _with_viewer_role(reviews, user, "milestone__project__squad_id").first()
+    if review is not None:
+        _remember_role(user, review.milestone.project.squad_id, review)
+    if (
+        review is None
+        or not _may_see_milestone(user, review.milestone, with_guest=True)
+        or not can(user, Action.REVIEW, review)
+    ):
+        raise Http404("No such review.")
+    return review
+
+
+def _with_viewer_role(queryset: QuerySet, user: User, squad_field: str) -> QuerySet:
+    """`queryset` with the user's role in the squad at `squad_field` as `viewer_role`."""
+    if not user.is_authenticated:
+        return queryset
+    role = Membership.objects.filter(squad_id=OuterRef(squad_field), user_id=user.pk)
+    return queryset.annotate(viewer_role=Subquery(role.values("role")[:1]))
+
+
+def _remember_role(user: User, squad_id: int, fetched) -> None:
+    """Keep the role fetched with an object, so that `role_in` asks no query for it."""
+    if user.is_authenticated:
+        user.__dict__.setdefault("_squad_roles", {})[squad_id] = fetched.viewer_role
 
 
 def _may_see_milestone(user: User, milestone: Milestone, *, with_guest: bool) -> bool:

@@ -5,10 +5,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_POST
@@ -35,13 +36,7 @@ def _milestone(request, squad_slug, project_slug, number, *, with_guest=False) -
 
 
 def _review(request, squad_slug, project_slug, number, round) -> DesignReview:
-    milestone = _milestone(request, squad_slug, project_slug, number, with_guest=True)
-    review = get_object_or_404(milestone.reviews, round=round)
-    review.milestone = milestone
-    if not access.can(request.user, Action.REVIEW, review):
-        # A guest invited to another round of this milestone.
-        raise Http404("No such review.")
-    return review
+    return access.get_review_for(request.user, squad_slug, project_slug, number, round)
 
 
 @login_required
@@ -82,6 +77,13 @@ def _threads(comments: list[Comment]) -> dict[str, list[Comment]]:
         else:
             threads.setdefault(comment.artifact_kind, []).append(comment)
     return threads
+
+
+def _comment_url(review: DesignReview) -> str:
+    """Where every comment and reply form of the page posts (asked once, not per form)."""
+    return reverse(
+        "planning:comment-add", kwargs={**review.milestone.url_kwargs(), "round": review.round}
+    )
 
 
 def _csrf_secret(request: HttpRequest) -> str:
@@ -126,6 +128,7 @@ def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) ->
             "squad": milestone.project.squad,
             "user": request.user,
             "csrf_token": get_token(request),
+            "comment_url": _comment_url(review),
         }
         return {
             k: template.render({**context, "thread": threads.get(k, []), "kind": k})
@@ -177,6 +180,7 @@ def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict
         "invitees": list(review.invitees.order_by("username")),
         "verdict_choices": Verdict.Choice.choices,
         "since": timezone.now().isoformat(),
+        "comment_url": _comment_url(review),
         **extra,
     }
 

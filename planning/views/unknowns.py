@@ -42,10 +42,21 @@ def _milestone(request: HttpRequest, squad_slug: str, project_slug: str, number:
     return access.get_milestone_for(request.user, squad_slug, project_slug, number)
 
 
+# What a row of the table shows, and the guards read (services.milestone_facts).
+ROW_FIELDS = [
+    "milestone_id", "number", "title", "priority", "status", "owner_id", "vendor",
+    "vendor_contacted_on", "due_on",
+]  # fmt: skip
+
+
 def unknowns_table(milestone: Milestone, params=None) -> dict:
     """The unknowns of a milestone, filtered and sorted as the query string asks."""
     params = params or {}
-    unknowns = milestone.unknowns.select_related("owner").with_priority_rank()
+    unknowns = (
+        milestone.unknowns.select_related("owner")
+        .only(*ROW_FIELDS, "owner__username", "owner__full_name")
+        .with_priority_rank()
+    )
     status = params.get("status", "")
     if status == "unsettled":
         unknowns = unknowns.unsettled()
@@ -81,21 +92,18 @@ def unknowns_table(milestone: Milestone, params=None) -> dict:
     }
 
 
-_ROW_FIELDS = [f.attname for f in Unknown._meta.concrete_fields]
-
-
 def unknown_rows_html(milestone: Milestone, unknowns: list[Unknown], *, may_add: bool) -> str:
     """The table rows of `unknowns` (from `unknowns_table`), cached under all they show.
 
-    The key holds every loaded field of every row and what the rows compute
-    (pending deferral, overdue), so any change to an unknown makes a new key.
+    The key holds every field a row shows and what the rows compute (pending
+    deferral, overdue), so any change to what a row shows makes a new key.
     The rows hold no form and nothing of the viewer but whether they may
     edit, so everyone in the squad shares them.
     """
     key = fragment_key(
         "unknown-rows", milestone.pk, milestone.number, milestone.project.slug,
         milestone.project.squad.slug, may_add, names_version(),
-        row_state(unknowns, _ROW_FIELDS, "deferral_pending", "overdue"),
+        row_state(unknowns, ["id", *ROW_FIELDS], "deferral_pending", "overdue"),
     )  # fmt: skip
 
     def render(missing: list[str]) -> dict[str, str]:
