@@ -13,6 +13,8 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
 Name = TypeVar("Name", bound=Hashable)
@@ -47,3 +49,13 @@ def row_state(rows: Iterable, fields: list[str], *extra: str) -> list[tuple]:
         tuple(row.__dict__.get(name) for name in fields) + tuple(getattr(row, a) for a in extra)
         for row in rows
     ]
+
+
+def csrf_secret(request: HttpRequest) -> str:
+    """The viewer's CSRF secret, for the key of a fragment holding forms.
+
+    The forms' tokens are made from it: a session with another secret must
+    not be given forms whose tokens fail.
+    """
+    get_token(request)  # makes sure there is one
+    return request.META.get("CSRF_COOKIE", "")

@@ -32,12 +32,13 @@ phase_changed = Signal()  # sender=Milestone, milestone, actor, from_phase, to_p
 
 
 def milestone_facts(
-    milestone: Milestone, *, artifacts=None, unknowns=None, reviews=None
+    milestone: Milestone, *, artifacts=None, unknowns=None, reviews=None, stories=None
 ) -> MilestoneFacts:
     """What the guards read, in one query per kind of fact.
 
-    A page that has already loaded the artifacts, unknowns or reviews (as
-    model instances) passes them in, and they are not read twice.
+    A page that has already loaded the artifacts, unknowns, reviews or
+    stories (as model instances; stories annotated with `subtask_count`)
+    passes them in, and they are not read twice.
     """
     if artifacts is None:
         artifacts = list(milestone.artifacts.only("kind", "status", "needed", "not_needed_reason"))
@@ -64,11 +65,13 @@ def milestone_facts(
         .values("kickoff_held", "breakout_held", "open_concerns")
         .get()
     )
+    if stories is None:
+        stories = milestone.stories.annotate(subtask_count=Count("subtasks")).only(
+            "number", "title", "assignee_id"
+        )
     stories = tuple(
-        StoryFacts(f"S-{number}", title, assignee is not None, subtasks)
-        for number, title, assignee, subtasks in milestone.stories.annotate(n=Count("subtasks"))
-        .order_by("number")
-        .values_list("number", "title", "assignee_id", "n")
+        StoryFacts(s.key, s.title, s.assignee_id is not None, s.subtask_count)
+        for s in sorted(stories, key=lambda s: s.number)
     )
     return MilestoneFacts(
         phase=milestone.phase,

@@ -6,14 +6,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import names_version
 from planning import services, workflow
 from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
+from planning.fragments import cached_fragments, csrf_secret, fragment_key
 from planning.models import DesignReview, Milestone
+from planning.state import milestone_fingerprint
 from planning.workflow import ON_NEED_KINDS, Phase
 from squads import access
 from squads.access import Action
@@ -88,8 +96,16 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
         artifact.milestone = milestone
     table = unknowns_table(milestone)
     reviews = list(milestone.reviews.order_by("-round"))
+    stories = list(
+        milestone.stories.select_related("assignee")
+        .annotate(
+            subtask_count=Count("subtasks"),
+            subtasks_done=Count("subtasks", filter=Q(subtasks__done=True)),
+        )
+        .order_by("number")
+    )
     facts = services.milestone_facts(
-        milestone, artifacts=artifacts, unknowns=table["unknowns"], reviews=reviews
+        milestone, artifacts=artifacts, unknowns=table["unknowns"], reviews=reviews, stories=stories
     )
     readiness = services.readiness(milestone, facts)
     earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
@@ -129,6 +145,7 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
             (r for r in reviews if r.status != DesignReview.Status.CLOSED), None
         ),
         "may_run": access.can(request.user, Action.MOVE_PHASE, milestone),
+        "stories": stories,
         "activities": activities[:TIMELINE_ON_PAGE],
         "more_activities": len(activities) > TIMELINE_ON_PAGE,
         **extra,
@@ -144,7 +161,38 @@ def milestone_detail(
     )
     if access.is_guest(request.user, milestone):
         return render(request, "planning/milestone_guest.html", guest_context(request, milestone))
-    return render(request, "planning/milestone_detail.html", milestone_context(request, milestone))
+    return render(
+        request,
+        "planning/milestone_detail.html",
+        {"milestone": milestone, "content_html": milestone_content_html(request, milestone)},
+    )
+
+
+def milestone_content_html(request: HttpRequest, milestone: Milestone) -> str:
+    """The page's content as it stands, from the cache while nothing on it changed.
+
+    The key holds the fingerprint of every row the page shows (planning.state),
+    people's names, the day (for what is overdue), and the viewer: what they
+    may do, and their CSRF secret, from which the forms' tokens are made.
+    Without a fingerprint (SQLite) the content is rendered every time.
+    """
+
+    def render_content(_names=None) -> dict[str, str]:
+        context = {
+            **milestone_context(request, milestone),
+            "user": request.user,
+            "csrf_token": get_token(request),
+        }
+        return {"content": get_template("planning/includes/milestone_content.html").render(context)}
+
+    fingerprint = milestone_fingerprint(milestone)
+    if fingerprint is None:
+        return mark_safe(render_content()["content"])  # a template's output
+    key = fragment_key(
+        "milestone-page", milestone.pk, fingerprint, names_version(), timezone.localdate(),
+        request.user.pk, csrf_secret(request),
+    )  # fmt: skip
+    return cached_fragments({"content": key}, render_content)["content"]
 
 
 def guest_context(request: HttpRequest, milestone: Milestone) -> dict:

@@ -19,7 +19,7 @@ from planning import services
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.forms import ReviewForm
-from planning.fragments import cached_fragments, fragment_key
+from planning.fragments import cached_fragments, csrf_secret, fragment_key
 from planning.markdown import render_markdown_many
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from squads import access
@@ -86,11 +86,6 @@ def _comment_url(review: DesignReview) -> str:
     )
 
 
-def _csrf_secret(request: HttpRequest) -> str:
-    get_token(request)  # makes sure there is one
-    return request.META.get("CSRF_COOKIE", "")
-
-
 def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) -> dict[str, str]:
     """The HTML of each thread (artifact kind, or "" for the general one).
 
@@ -111,7 +106,7 @@ def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) ->
     common = (
         review.pk, review.round, review.status, milestone.tech_lead_id, milestone.number,
         milestone.project.slug, milestone.project.squad.slug, names_version(),
-        request.user.pk, _csrf_secret(request),
+        request.user.pk, csrf_secret(request),
     )  # fmt: skip
     keys = {k: fragment_key("review-thread", *common, k, versions.get(k)) for k in kinds}
 

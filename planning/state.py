@@ -1,0 +1,89 @@
+"""A fingerprint of every row a milestone's page shows, read in one query.
+
+On PostgreSQL each row version carries the id of the transaction that wrote
+it, the `xmin` system column. A row inserted, updated or deleted therefore
+changes the fingerprint of its table's rows for the milestone, whatever
+wrote it: a service, the admin, a bulk update or a data migration. A page
+cached under the fingerprint is never stale, and the query that reads it
+costs far less than the dozen the page would otherwise run.
+
+Other databases have no such column: there the fingerprint is None, and the
+page is rendered every time.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from planning.models import (
+    Activity,
+    Artifact,
+    BreakoutSession,
+    Concern,
+    DeferralRequest,
+    DesignReview,
+    KickoffMeeting,
+    Milestone,
+    Project,
+    Story,
+    Subtask,
+    Unknown,
+)
+from squads.models import Membership, Squad
+
+_SQL: str | None = None
+
+
+def _rows(model, where: str) -> str:
+    """Each row's id and writing transaction, in id order, as one string."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    return (
+        f"(SELECT string_agg(id::text || '.' || xmin::text, ',' ORDER BY id) "
+        f"FROM {table} WHERE {where})"
+    )
+
+
+def _log(model, where: str) -> str:
+    """An append-only log: its length and newest id say all."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    return (
+        f"(SELECT count(*)::text || '.' || coalesce(max(id), 0)::text FROM {table} WHERE {where})"
+    )
+
+
+def _sql() -> str:
+    global _SQL
+    if _SQL is None:
+        unknowns = f"SELECT id FROM {Unknown._meta.db_table} WHERE milestone_id = %(m)s"
+        stories = f"SELECT id FROM {Story._meta.db_table} WHERE milestone_id = %(m)s"
+        parts = [
+            _rows(Milestone, "id = %(m)s"),
+            _rows(Project, "id = %(p)s"),
+            _rows(Squad, "id = %(s)s"),
+            _rows(Membership, "squad_id = %(s)s"),
+            _rows(Artifact, "milestone_id = %(m)s"),
+            _rows(Unknown, "milestone_id = %(m)s"),
+            _rows(DeferralRequest, f"unknown_id IN ({unknowns})"),
+            _rows(DesignReview, "milestone_id = %(m)s"),
+            _rows(KickoffMeeting, "milestone_id = %(m)s"),
+            _rows(Concern, "milestone_id = %(m)s"),
+            _rows(BreakoutSession, "milestone_id = %(m)s"),
+            _rows(Story, "milestone_id = %(m)s"),
+            _rows(Subtask, f"story_id IN ({stories})"),
+            _log(Activity, "milestone_id = %(m)s"),
+        ]
+        _SQL = "SELECT md5(concat_ws('|', " + ", ".join(parts) + "))"
+    return _SQL
+
+
+def milestone_fingerprint(milestone: Milestone) -> str | None:
+    """A digest that changes whenever anything the milestone page shows changes; None off PostgreSQL.
+
+    Names of people are not in it: pages add `accounts.models.names_version()`.
+    """
+    if connection.vendor != "postgresql":
+        return None
+    project = milestone.project
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(), {"m": milestone.pk, "p": project.pk, "s": project.squad_id})
+        return cursor.fetchone()[0]

@@ -1,0 +1,131 @@
+"""The milestone fingerprint changes with every row the milestone page shows, and only then.
+
+Each change commits, as it does in production (each request is its own
+transaction): the fingerprint reads the transaction that wrote each row.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from planning import services
+from planning.models import (
+    Activity,
+    Artifact,
+    Concern,
+    DeferralRequest,
+    Milestone,
+    Story,
+    Subtask,
+    Unknown,
+)
+from planning.state import milestone_fingerprint
+from squads.models import Membership
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def milestone(project, tech_lead):
+    created = services.create_milestone(tech_lead, project, title="Tokenise cards")
+    return Milestone.objects.select_related("project__squad").get(pk=created.pk)
+
+
+@pytest.fixture
+def other(project, tech_lead):
+    return services.create_milestone(tech_lead, project, title="Another milestone")
+
+
+def test_one_query_and_the_same_answer_while_nothing_changes(milestone):
+    with CaptureQueriesContext(connection) as queries:
+        first = milestone_fingerprint(milestone)
+    assert len(queries) == 1
+    assert first and first == milestone_fingerprint(milestone)
+
+
+def test_every_kind_of_change_on_the_page_changes_it(milestone, tech_lead, engineer):
+    seen = [milestone_fingerprint(milestone)]
+
+    def changed() -> bool:
+        now = milestone_fingerprint(milestone)
+        fresh = now not in seen
+        seen.append(now)
+        return fresh
+
+    unknown = services.add_unknown(tech_lead, milestone, title="Which HSM?")
+    assert changed(), "a new unknown"
+    Unknown.objects.filter(pk=unknown.pk).update(title="Which HSM vendor?")
+    assert changed(), "an unknown changed by a bulk update, bypassing the services"
+    services.request_deferral(tech_lead, unknown, reason="Vendor is slow.", defer_until="M3")
+    assert changed(), "a deferral request"
+    DeferralRequest.objects.filter(unknown=unknown).update(defer_until="M4")
+    assert changed(), "a deferral request changed"
+    Artifact.objects.filter(milestone=milestone, kind="design_spec").update(status="draft")
+    assert changed(), "an artifact"
+    Milestone.objects.filter(pk=milestone.pk).update(due_on=date(2031, 1, 1))
+    assert changed(), "the milestone itself"
+    services.schedule_review(tech_lead, milestone, scheduled_for=timezone.now())
+    assert changed(), "a review"
+    Concern.objects.create(milestone=milestone, raised_by=engineer, kind="question", text="Why?")
+    assert changed(), "a concern"
+    story = Story.objects.create(milestone=milestone, number=1, title="Vault client")
+    assert changed(), "a story"
+    subtask = Subtask.objects.create(story=story, title="Retry policy")
+    assert changed(), "a sub-task"
+    Subtask.objects.filter(pk=subtask.pk).update(done=True)
+    assert changed(), "a sub-task done"
+    Activity.objects.create(milestone=milestone, actor=tech_lead, verb="note", summary="Hi.")
+    assert changed(), "an activity"
+    Membership.objects.create(squad=milestone.project.squad, user=UserFactory(), role="engineer")
+    assert changed(), "a new squad member (an owner to choose)"
+    milestone.project.squad.__class__.objects.filter(pk=milestone.project.squad_id).update(
+        min_review_approvals=3
+    )
+    assert changed(), "the squad's settings"
+    Unknown.objects.filter(pk=unknown.pk).delete()
+    assert changed(), "an unknown deleted"
+
+
+def test_changes_elsewhere_leave_it_alone(milestone, other, tech_lead):
+    before = milestone_fingerprint(milestone)
+
+    services.add_unknown(tech_lead, other, title="Elsewhere")
+    Story.objects.create(milestone=other, number=1, title="Elsewhere")
+
+    assert milestone_fingerprint(milestone) == before
+
+
+def test_the_page_shows_each_change_at_once(client_for, milestone, tech_lead, engineer):
+    """The page is cached under the fingerprint: a second view runs fewer queries, and a
+    change, even one that bypasses the services, shows on the next view."""
+    client = client_for(engineer)
+    unknown = services.add_unknown(tech_lead, milestone, title="Which HSM?")
+    with CaptureQueriesContext(connection) as cold:
+        first = client.get(milestone.get_absolute_url()).content.decode()
+    with CaptureQueriesContext(connection) as warm:
+        second = client.get(milestone.get_absolute_url()).content.decode()
+    assert "Which HSM?" in first
+    assert len(warm) < len(cold)
+    assert second.count("Which HSM?") == first.count("Which HSM?")
+
+    Unknown.objects.filter(pk=unknown.pk).update(title="Which HSM vendor?")
+    assert "Which HSM vendor?" in client.get(milestone.get_absolute_url()).content.decode()
+
+    Story.objects.create(milestone=milestone, number=1, title="Vault client")
+    assert "Vault client" in client.get(milestone.get_absolute_url()).content.decode()
+
+
+def test_each_viewer_gets_their_own_page(client_for, milestone, tech_lead, engineer, principal):
+    """What one may do does not leak to another: the tech lead moves the milestone on,
+    the engineer sees who does."""
+    lead_page = client_for(tech_lead).get(milestone.get_absolute_url()).content.decode()
+    engineer_page = client_for(engineer).get(milestone.get_absolute_url()).content.decode()
+    assert 'name="to"' in lead_page
+    assert 'name="to"' not in engineer_page
+    assert "moves it on" in engineer_page
