@@ -15,6 +15,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
+from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 Name = TypeVar("Name", bound=Hashable)
@@ -59,3 +60,32 @@ def csrf_secret(request: HttpRequest) -> str:
     """
     get_token(request)  # makes sure there is one
     return request.META.get("CSRF_COOKIE", "")
+
+
+def page_content(
+    request: HttpRequest,
+    template_name: str,
+    context: Callable[[], dict],
+    fingerprint: str | None,
+    *key_parts: object,
+) -> SafeString:
+    """A page's content rendered from `template_name`, cached for this viewer while the
+    `fingerprint` of its rows (planning.state) and the `key_parts` stay the same.
+
+    The viewer is in the key (what they may do, and their CSRF secret, from
+    which the forms' tokens are made), and so are people's names. Without a
+    fingerprint (not on PostgreSQL) the content is rendered every time.
+    """
+    from accounts.models import names_version
+
+    def render(_names=None) -> dict[str, str]:
+        full = {**context(), "user": request.user, "csrf_token": get_token(request)}
+        return {"content": get_template(template_name).render(full)}
+
+    if fingerprint is None:
+        return mark_safe(render()["content"])  # a template's output
+    key = fragment_key(
+        template_name, fingerprint, names_version(), request.user.pk, csrf_secret(request),
+        *key_parts,
+    )  # fmt: skip
+    return cached_fragments({"content": key}, render)["content"]

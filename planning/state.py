@@ -1,4 +1,4 @@
-"""A fingerprint of every row a milestone's page shows, read in one query.
+"""Fingerprints of every row a page shows (a milestone's, a review's), read in one query.
 
 On PostgreSQL each row version carries the id of the transaction that wrote
 it, the `xmin` system column. A row inserted, updated or deleted therefore
@@ -19,6 +19,7 @@ from planning.models import (
     Activity,
     Artifact,
     BreakoutSession,
+    Comment,
     Concern,
     DeferralRequest,
     DesignReview,
@@ -28,10 +29,11 @@ from planning.models import (
     Story,
     Subtask,
     Unknown,
+    Verdict,
 )
 from squads.models import Membership, Squad
 
-_SQL: str | None = None
+_SQL: dict[str, str] = {}
 
 
 def _rows(model, where: str) -> str:
@@ -51,29 +53,63 @@ def _log(model, where: str) -> str:
     )
 
 
-def _sql() -> str:
-    global _SQL
-    if _SQL is None:
+def _digest(parts: list[str]) -> str:
+    return "SELECT md5(concat_ws('|', " + ", ".join(parts) + "))"
+
+
+def _milestone_sql() -> str:
+    if "milestone" not in _SQL:
         unknowns = f"SELECT id FROM {Unknown._meta.db_table} WHERE milestone_id = %(m)s"
         stories = f"SELECT id FROM {Story._meta.db_table} WHERE milestone_id = %(m)s"
-        parts = [
-            _rows(Milestone, "id = %(m)s"),
-            _rows(Project, "id = %(p)s"),
-            _rows(Squad, "id = %(s)s"),
-            _rows(Membership, "squad_id = %(s)s"),
-            _rows(Artifact, "milestone_id = %(m)s"),
-            _rows(Unknown, "milestone_id = %(m)s"),
-            _rows(DeferralRequest, f"unknown_id IN ({unknowns})"),
-            _rows(DesignReview, "milestone_id = %(m)s"),
-            _rows(KickoffMeeting, "milestone_id = %(m)s"),
-            _rows(Concern, "milestone_id = %(m)s"),
-            _rows(BreakoutSession, "milestone_id = %(m)s"),
-            _rows(Story, "milestone_id = %(m)s"),
-            _rows(Subtask, f"story_id IN ({stories})"),
-            _log(Activity, "milestone_id = %(m)s"),
-        ]
-        _SQL = "SELECT md5(concat_ws('|', " + ", ".join(parts) + "))"
-    return _SQL
+        _SQL["milestone"] = _digest(
+            [
+                *_around_milestone(),
+                _rows(Unknown, "milestone_id = %(m)s"),
+                _rows(DeferralRequest, f"unknown_id IN ({unknowns})"),
+                _rows(DesignReview, "milestone_id = %(m)s"),
+                _rows(KickoffMeeting, "milestone_id = %(m)s"),
+                _rows(Concern, "milestone_id = %(m)s"),
+                _rows(BreakoutSession, "milestone_id = %(m)s"),
+                _rows(Story, "milestone_id = %(m)s"),
+                _rows(Subtask, f"story_id IN ({stories})"),
+                _log(Activity, "milestone_id = %(m)s"),
+            ]
+        )
+    return _SQL["milestone"]
+
+
+def _review_sql() -> str:
+    if "review" not in _SQL:
+        invitees = DesignReview.invitees.through
+        _SQL["review"] = _digest(
+            [
+                *_around_milestone(),
+                _rows(DesignReview, "id = %(r)s"),
+                _rows(invitees, "designreview_id = %(r)s"),
+                _rows(Comment, "review_id = %(r)s"),
+                _rows(Verdict, "review_id = %(r)s"),
+            ]
+        )
+    return _SQL["review"]
+
+
+def _around_milestone() -> list[str]:
+    """The milestone, its project and squad, the squad's members, its artifacts."""
+    return [
+        _rows(Milestone, "id = %(m)s"),
+        _rows(Project, "id = %(p)s"),
+        _rows(Squad, "id = %(s)s"),
+        _rows(Membership, "squad_id = %(s)s"),
+        _rows(Artifact, "milestone_id = %(m)s"),
+    ]
+
+
+def _read(sql: str, **params) -> str | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
 def milestone_fingerprint(milestone: Milestone) -> str | None:
@@ -81,9 +117,12 @@ def milestone_fingerprint(milestone: Milestone) -> str | None:
 
     Names of people are not in it: pages add `accounts.models.names_version()`.
     """
-    if connection.vendor != "postgresql":
-        return None
     project = milestone.project
-    with connection.cursor() as cursor:
-        cursor.execute(_sql(), {"m": milestone.pk, "p": project.pk, "s": project.squad_id})
-        return cursor.fetchone()[0]
+    return _read(_milestone_sql(), m=milestone.pk, p=project.pk, s=project.squad_id)
+
+
+def review_fingerprint(review: DesignReview) -> str | None:
+    """The same for a review page: the review, its guests, comments and verdicts, the artifacts."""
+    milestone = review.milestone
+    project = milestone.project
+    return _read(_review_sql(), r=review.pk, m=milestone.pk, p=project.pk, s=project.squad_id)

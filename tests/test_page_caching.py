@@ -210,8 +210,10 @@ def test_a_second_view_shows_the_same_threads_without_reading_the_comments(
     second_sql = [q["sql"] for q in second_queries.captured_queries]
     assert any('"planning_comment"."body"' in sql for sql in first_sql)
     assert not any('"planning_comment"."body"' in sql for sql in second_sql)
-    [aggregate] = [sql for sql in second_sql if "planning_comment" in sql]
-    assert "COUNT(" in aggregate and "MAX(" in aggregate
+    # One look at the comments: their count and latest change, or, on PostgreSQL,
+    # the page's fingerprint (planning.state), which spares even that.
+    [probe] = [sql for sql in second_sql if "planning_comment" in sql]
+    assert ("COUNT(" in probe and "MAX(" in probe) or "xmin" in probe
 
 
 # The review page: nothing stale ---------------------------------------------------------

@@ -8,18 +8,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import get_template
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import names_version
 from planning import services, workflow
 from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
-from planning.fragments import cached_fragments, csrf_secret, fragment_key
+from planning.fragments import page_content
 from planning.models import DesignReview, Milestone
 from planning.state import milestone_fingerprint
 from planning.workflow import ON_NEED_KINDS, Phase
@@ -171,28 +167,15 @@ def milestone_detail(
 def milestone_content_html(request: HttpRequest, milestone: Milestone) -> str:
     """The page's content as it stands, from the cache while nothing on it changed.
 
-    The key holds the fingerprint of every row the page shows (planning.state),
-    people's names, the day (for what is overdue), and the viewer: what they
-    may do, and their CSRF secret, from which the forms' tokens are made.
-    Without a fingerprint (SQLite) the content is rendered every time.
+    The day is in the key too: it decides what is overdue.
     """
-
-    def render_content(_names=None) -> dict[str, str]:
-        context = {
-            **milestone_context(request, milestone),
-            "user": request.user,
-            "csrf_token": get_token(request),
-        }
-        return {"content": get_template("planning/includes/milestone_content.html").render(context)}
-
-    fingerprint = milestone_fingerprint(milestone)
-    if fingerprint is None:
-        return mark_safe(render_content()["content"])  # a template's output
-    key = fragment_key(
-        "milestone-page", milestone.pk, fingerprint, names_version(), timezone.localdate(),
-        request.user.pk, csrf_secret(request),
-    )  # fmt: skip
-    return cached_fragments({"content": key}, render_content)["content"]
+    return page_content(
+        request,
+        "planning/includes/milestone_content.html",
+        lambda: milestone_context(request, milestone),
+        milestone_fingerprint(milestone),
+        timezone.localdate(),
+    )
 
 
 def guest_context(request: HttpRequest, milestone: Milestone) -> dict:

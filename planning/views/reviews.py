@@ -19,9 +19,10 @@ from planning import services
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.forms import ReviewForm
-from planning.fragments import cached_fragments, csrf_secret, fragment_key
+from planning.fragments import cached_fragments, csrf_secret, fragment_key, page_content
 from planning.markdown import render_markdown_many
 from planning.models import Comment, DesignReview, Milestone, Verdict
+from planning.state import review_fingerprint
 from squads import access
 from squads.access import Action
 from squads.views import add_service_errors
@@ -183,7 +184,25 @@ def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict
 @login_required
 def review_detail(request, squad_slug, project_slug, number, round) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
-    return render(request, "planning/review_detail.html", _review_context(request, review))
+    milestone = review.milestone
+    content = page_content(
+        request,
+        "planning/includes/review_content.html",
+        lambda: _review_context(request, review),
+        review_fingerprint(review),
+    )
+    return render(
+        request,
+        "planning/review_detail.html",
+        {
+            "review": review,
+            "milestone": milestone,
+            "project": milestone.project,
+            "squad": milestone.project.squad,
+            "since": timezone.now().isoformat(),
+            "content_html": content,
+        },
+    )
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""The milestone fingerprint changes with every row the milestone page shows, and only then.
+"""Page fingerprints change with every row their page shows, and only then.
 
 Each change commits, as it does in production (each request is its own
 transaction): the fingerprint reads the transaction that wrote each row.
@@ -17,14 +17,16 @@ from planning import services
 from planning.models import (
     Activity,
     Artifact,
+    Comment,
     Concern,
     DeferralRequest,
     Milestone,
     Story,
     Subtask,
     Unknown,
+    Verdict,
 )
-from planning.state import milestone_fingerprint
+from planning.state import milestone_fingerprint, review_fingerprint
 from squads.models import Membership
 from tests.factories import UserFactory
 
@@ -129,3 +131,55 @@ def test_each_viewer_gets_their_own_page(client_for, milestone, tech_lead, engin
     assert 'name="to"' in lead_page
     assert 'name="to"' not in engineer_page
     assert "moves it on" in engineer_page
+
+
+# The review page -------------------------------------------------------------------
+
+
+@pytest.fixture
+def review(milestone, tech_lead):
+    # Comments are welcome from scheduling on.
+    return services.schedule_review(tech_lead, milestone, scheduled_for=timezone.now())
+
+
+def test_every_change_on_a_review_page_changes_its_fingerprint(
+    review, milestone, tech_lead, engineer, guest
+):
+    seen = [review_fingerprint(review)]
+
+    def changed() -> bool:
+        now = review_fingerprint(review)
+        fresh = now not in seen
+        seen.append(now)
+        return fresh
+
+    comment = services.add_comment(engineer, review, body="Where is the vault?")
+    assert changed(), "a comment"
+    Comment.objects.filter(pk=comment.pk).update(resolved=True)
+    assert changed(), "a comment changed by a bulk update"
+    Verdict.objects.create(review=review, reviewer=engineer, verdict="approve")
+    assert changed(), "a verdict"
+    services.invite_guest(tech_lead, review, guest)
+    assert changed(), "a guest invited"
+    Artifact.objects.filter(milestone=milestone, kind="design_spec").update(body="New text")
+    assert changed(), "an artifact's text"
+    Comment.objects.filter(pk=comment.pk).delete()
+    assert changed(), "a comment deleted"
+
+
+def test_another_reviews_comments_leave_it_alone(review, other, tech_lead, engineer):
+    before = review_fingerprint(review)
+    elsewhere = services.schedule_review(tech_lead, other, scheduled_for=timezone.now())
+    services.add_comment(engineer, elsewhere, body="Elsewhere")
+    assert review_fingerprint(review) == before
+
+
+def test_the_review_page_shows_a_comment_written_behind_the_services_back(
+    client_for, review, engineer
+):
+    client = client_for(engineer)
+    services.add_comment(engineer, review, body="First remark.")
+    assert "First remark." in client.get(review.get_absolute_url()).content.decode()
+
+    Comment.objects.create(review=review, author=engineer, body="Imported remark.")
+    assert "Imported remark." in client.get(review.get_absolute_url()).content.decode()
