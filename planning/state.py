@@ -93,6 +93,18 @@ def _review_sql() -> str:
     return _SQL["review"]
 
 
+def _unknowns_sql() -> str:
+    if "unknowns" not in _SQL:
+        unknowns = f"SELECT id FROM {Unknown._meta.db_table} WHERE milestone_id = %(m)s"
+        _SQL["unknowns"] = _digest(
+            [
+                _rows(Unknown, "milestone_id = %(m)s"),
+                _rows(DeferralRequest, f"unknown_id IN ({unknowns})"),
+            ]
+        )
+    return _SQL["unknowns"]
+
+
 def _around_milestone() -> list[str]:
     """The milestone, its project and squad, the squad's members, its artifacts."""
     return [
@@ -126,3 +138,8 @@ def review_fingerprint(review: DesignReview) -> str | None:
     milestone = review.milestone
     project = milestone.project
     return _read(_review_sql(), r=review.pk, m=milestone.pk, p=project.pk, s=project.squad_id)
+
+
+def unknowns_fingerprint(milestone: Milestone) -> str | None:
+    """The same for a milestone's unknowns and their deferral requests (the API's list)."""
+    return _read(_unknowns_sql(), m=milestone.pk)

@@ -26,7 +26,7 @@ from planning.models import (
     Unknown,
     Verdict,
 )
-from planning.state import milestone_fingerprint, review_fingerprint
+from planning.state import milestone_fingerprint, review_fingerprint, unknowns_fingerprint
 from squads.models import Membership
 from tests.factories import UserFactory
 
@@ -183,3 +183,42 @@ def test_the_review_page_shows_a_comment_written_behind_the_services_back(
 
     Comment.objects.create(review=review, author=engineer, body="Imported remark.")
     assert "Imported remark." in client.get(review.get_absolute_url()).content.decode()
+
+
+# The API's list of unknowns -------------------------------------------------------------
+
+
+def test_the_unknowns_fingerprint_follows_unknowns_and_deferrals_only(milestone, other, tech_lead):
+    before = unknowns_fingerprint(milestone)
+    unknown = services.add_unknown(tech_lead, milestone, title="Which HSM?")
+    added = unknowns_fingerprint(milestone)
+    assert added != before
+    services.request_deferral(tech_lead, unknown, reason="Vendor is slow.", defer_until="M3")
+    deferred = unknowns_fingerprint(milestone)
+    assert deferred != added
+    services.add_unknown(tech_lead, other, title="Elsewhere")
+    Artifact.objects.filter(milestone=milestone).update(status="draft")
+    assert unknowns_fingerprint(milestone) == deferred
+
+
+def test_the_api_list_answers_each_query_for_itself_and_shows_each_change(
+    client_for, milestone, tech_lead, engineer
+):
+    client = client_for(engineer)
+    base = f"/api/v1/milestones/{milestone.pk}/unknowns/"
+    for number in range(3):
+        services.add_unknown(tech_lead, milestone, title=f"Unknown {number}")
+
+    def titles(query: str) -> list[str]:
+        answer = client.get(base + query)
+        assert answer.status_code == 200
+        return [row["title"] for row in answer.json()["results"]]
+
+    assert titles("?page_size=2") == ["Unknown 0", "Unknown 1"]
+    assert titles("?page_size=2&page=2") == ["Unknown 2"]
+    assert titles("?page_size=2") == ["Unknown 0", "Unknown 1"]  # from the cache
+    assert titles("?priority=blocker") == []
+
+    Unknown.objects.filter(milestone=milestone, number=1).update(title="Renamed in bulk")
+    assert titles("?page_size=2") == ["Renamed in bulk", "Unknown 1"]
+    assert client.get(base + "?status=nonsense").status_code == 400

@@ -236,27 +236,32 @@ class UnknownSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, unknown: Unknown) -> dict:
+    def to_representation(self, unknown: Unknown | dict) -> dict:
         """The same fields as the generic path gives, built at once rather than field by
-        field: a list page holds up to 200 unknowns (tests keep the two equal)."""
+        field: a list page holds up to 200 unknowns (tests keep the two equal).
+
+        Takes an Unknown (annotated with `deferral_pending`) or, from the list, a
+        row of `.values()`, which spares building 200 model instances.
+        """
+        row = unknown if isinstance(unknown, dict) else vars(unknown)
         return {
-            "id": unknown.pk,
-            "key": unknown.key,
-            "milestone": unknown.milestone_id,
-            "title": unknown.title,
-            "detail": unknown.detail,
-            "priority": unknown.priority,
-            "owner": unknown.owner_id,
-            "status": unknown.status,
-            "vendor": unknown.vendor,
-            "vendor_contacted_on": _iso_date(unknown.vendor_contacted_on),
-            "due_on": _iso_date(unknown.due_on),
-            "ticket_url": unknown.ticket_url,
-            "resolution": unknown.resolution,
-            "deferral_pending": bool(unknown.deferral_pending),
-            "created_by": unknown.created_by_id,
-            "created_at": self._datetime(unknown.created_at),
-            "last_activity_at": self._datetime(unknown.last_activity_at),
+            "id": row["id"],
+            "key": f"U-{row['number']}",
+            "milestone": row["milestone_id"],
+            "title": row["title"],
+            "detail": row["detail"],
+            "priority": row["priority"],
+            "owner": row["owner_id"],
+            "status": row["status"],
+            "vendor": row["vendor"],
+            "vendor_contacted_on": _iso_date(row["vendor_contacted_on"]),
+            "due_on": _iso_date(row["due_on"]),
+            "ticket_url": row["ticket_url"],
+            "resolution": row["resolution"],
+            "deferral_pending": bool(row["deferral_pending"]),
+            "created_by": row["created_by_id"],
+            "created_at": self._datetime(row["created_at"]),
+            "last_activity_at": self._datetime(row["last_activity_at"]),
         }
 
     def _datetime(self, value) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
@@ -48,8 +49,9 @@ from api.serializers.milestones import (
     UnknownSerializer,
     UnknownUpdateSerializer,
 )
-from planning import services
+from planning import fragments, services
 from planning.exceptions import EditConflict
+from planning.fragments import fragment_key
 from planning.models import (
     Activity,
     Artifact,
@@ -59,6 +61,7 @@ from planning.models import (
     Unknown,
 )
 from planning.packet import design_packet
+from planning.state import unknowns_fingerprint
 from planning.workflow import ARTIFACT_KINDS, ArtifactStatus, Phase
 from squads import access
 from squads.access import Action
@@ -481,12 +484,28 @@ class UnknownList(generics.ListCreateAPIView):
     def get_queryset(self):
         if _schema_only(self):
             return Unknown.objects.none()
-        milestone = _milestone(self.request.user, self.kwargs["pk"])
+        if getattr(self, "milestone", None) is None:
+            self.milestone = _milestone(self.request.user, self.kwargs["pk"])
         return (
-            milestone.unknowns.with_priority_rank()
+            self.milestone.unknowns.with_priority_rank()
             .annotate(deferral_pending=_pending_deferral())
             .order_by("priority_rank", "number")
         )
+
+    def list(self, request, *args, **kwargs):
+        """One page of unknowns, from the cache while the milestone's unknowns and their
+        deferral requests are as they were (planning.state) for this very query."""
+        self.milestone = _milestone(request.user, kwargs["pk"])
+        fingerprint = unknowns_fingerprint(self.milestone)
+        key = fragment_key("api-unknowns", fingerprint, request.build_absolute_uri())
+        body = cache.get(key) if fingerprint else None
+        if body is None:
+            # Rows as dicts: the serializer reads them as it reads an Unknown.
+            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values())
+            body = self.get_paginated_response(self.get_serializer(page, many=True).data).data
+            if fingerprint:
+                cache.set(key, body, fragments.SECONDS)
+        return Response(body)
 
     def create(self, request, *args, **kwargs):
         milestone = _milestone(request.user, kwargs["pk"])
