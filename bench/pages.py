@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -150,15 +151,21 @@ def _routed(path: str) -> bool:
     return True
 
 
-def query_counts(data: dict) -> dict[str, int]:
+def query_counts(data: dict) -> dict[str, dict[str, int]]:
+    """Queries of each page on a first view (cold: nothing cached) and a second (warm)."""
+    from django.core.cache import cache
+
     client = Client()
     client.force_login(data["user"])
     counts = {}
+    cache.clear()
     for name, path in data["pages"].items():
-        with CaptureQueriesContext(connection) as queries:
-            answer = client.get(path)
-        assert answer.status_code == 200, (name, answer.status_code)
-        counts[name] = len(queries)
+        counts[name] = {}
+        for view in ("cold", "warm"):
+            with CaptureQueriesContext(connection) as queries:
+                answer = client.get(path)
+            assert answer.status_code == 200, (name, answer.status_code)
+            counts[name][view] = len(queries)
     return counts
 
 
@@ -214,8 +221,36 @@ def _csrf_cookie(url: str, headers: list[str]) -> str:
     raise RuntimeError(f"{url} set no CSRF cookie")
 
 
-def load(data: dict, seconds: int = 10, connections: int = 8) -> dict:
-    """Run gunicorn (2 workers) and wrk against each page; returns per-page numbers."""
+def load(data: dict, seconds: int = 10, rounds: int = 3, connections: int = 8) -> dict:
+    """Each page under gunicorn (2 workers) and wrk, warm (cache on) and cold (cache off).
+
+    Returns per mode and page the median over `rounds` rounds of requests/s and
+    p50/p95 latency; the rounds interleave the pages, so that a slow moment of
+    the machine touches them all alike.
+    """
+    # Production serves hashed static files from a manifest: build it first.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT, env={**os.environ, "DJANGO_ENV": "production"}, check=True,
+    )  # fmt: skip
+    results: dict = {}
+    for mode in ("warm", "cold"):
+        runs = [_load_once(data, seconds, connections, cold=mode == "cold") for _ in range(rounds)]
+        results[mode] = {
+            name: {
+                measure: statistics.median(run[name][measure] for run in runs)
+                for measure in ("rps", "p50_ms", "p95_ms")
+            }
+            | {"errors": sum(run[name]["errors"] for run in runs)}
+            for name in data["pages"]
+        }
+        if mode == "warm":
+            results["_worker_peak_mib"] = max(run["_worker_peak_mib"] for run in runs)
+    return results
+
+
+def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dict:
+    """One round: start gunicorn, run wrk against each page, stop gunicorn."""
     session = SessionStore()
     session["_auth_user_id"] = str(data["user"].pk)
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
@@ -233,13 +268,9 @@ def load(data: dict, seconds: int = 10, connections: int = 8) -> dict:
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
+        "BENCH_COLD": "1" if cold else "0",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    # Production serves hashed static files from a manifest: build it first.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT, env=env, check=True,
-    )  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "bench.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
          "--log-level", "warning"],

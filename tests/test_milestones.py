@@ -1069,3 +1069,25 @@ def test_project_page_query_count_does_not_grow_with_milestones(
 def test_on_need_kinds_are_the_three_diagrams():
     # The guard tests above lean on this split; say so if it ever changes.
     assert set(ON_NEED) == ON_NEED_KINDS
+
+
+def test_the_milestone_page_lists_its_stories_with_sub_tasks_done(
+    client_for, milestone, tech_lead, engineer
+):
+    page = client_for(engineer).get(milestone.get_absolute_url()).content.decode()
+    assert "No stories yet." in page
+
+    story = services.add_story(tech_lead, milestone, title="Vault client with retries")
+    services.add_story(tech_lead, milestone, title="Checkout form")
+    services.claim_story(engineer, story)
+    retries = services.add_subtask(tech_lead, story, title="Retry policy", assignee=engineer)
+    services.add_subtask(tech_lead, story, title="Timeouts")
+    services.update_subtask(engineer, retries, done=True)
+
+    page = client_for(engineer).get(milestone.get_absolute_url()).content.decode()
+    stories = page.split('id="stories"', 1)[1]
+    first, second = re.findall(r'<tr id="story-\d+">(.*?)</tr>', stories, re.S)
+    assert "S-1" in first and "Vault client with retries" in first
+    assert engineer.display_name in first and "1 of 2" in first and "In progress" in first
+    assert "Checkout form" in second and "Not claimed" in second and "none yet" in second
+    assert story.get_absolute_url() in first
