@@ -51,7 +51,7 @@ check-deploy: install
 	SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
-# On PostgreSQL (BENCH_DATABASE_URL); BENCH_SIZES=10000,100000,1000000 for the 1M row.
+# On PostgreSQL (BENCH_DATABASE_URL); BENCH_SIZES=10000,100000 skips the slow 1M row.
 bench: install
 	@command -v wrk >/dev/null || { echo "make bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/run.py

@@ -214,3 +214,24 @@ def test_deploy_check_fails_in_production_with_debug_on():
 
     assert result.returncode != 0
     assert "security.W018" in result.stderr + result.stdout
+
+
+def test_the_cache_is_in_memory_unless_cache_url_names_redis():
+    show = "import config.settings as s; c = s.CACHES['default']; print(c['BACKEND'], c.get('LOCATION', ''))"
+    local = run_python("-c", show, CACHE_URL=None)
+    shared = run_python("-c", show, CACHE_URL="redis://cache.example.com:6379/2")
+
+    assert local.returncode == 0, local.stderr
+    assert local.stdout.split()[0] == "django.core.cache.backends.locmem.LocMemCache"
+    assert shared.returncode == 0, shared.stderr
+    assert shared.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://cache.example.com:6379/2",
+    ]
+
+
+def test_settings_refuse_a_cache_url_that_is_not_redis():
+    result = run_python("-c", "import config.settings", CACHE_URL="memcached://localhost:11211")
+
+    assert result.returncode != 0
+    assert "CACHE_URL must be a redis:// or rediss:// URL, or unset." in result.stderr
