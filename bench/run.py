@@ -118,7 +118,7 @@ def main() -> None:
         "*Warm*: the cache is on (in each worker's memory, as without CACHE_URL), as when people",
         "reload or poll a page while nothing on it changes; each page is cached under a",
         "fingerprint of every row it shows (planning/state.py), read in one query. *Cold*: the",
-        "cache is off and every request builds its page in full, as right after a change.",
+        "cache is off and every request builds its page in full, Markdown and all.",
         "",
         "| page | warm: requests/s | share of the floor | p50 (ms) | p95 (ms) "
         "| cold: requests/s | share of the floor | p50 (ms) | p95 (ms) | errors | target |",

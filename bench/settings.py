@@ -10,4 +10,7 @@ from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 if os.environ.get("BENCH_COLD") == "1":
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    CACHES = {
+        name: {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+        for name in ("default", "fragments")
+    }

@@ -120,23 +120,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: rendered Markdown and page fragments (keyed by their content or
-# version, so never stale) and the API's login throttle. In each process's
-# memory by default; CACHE_URL=redis://… shares one cache between all workers.
+# Caches. `default`: rendered Markdown and the API's login throttle, small
+# entries. `fragments`: pages and parts of pages, up to a few hundred KB each,
+# so fewer are kept in memory. Every entry is keyed by its content or a
+# version of it, so none is ever stale. In each process's memory by default;
+# CACHE_URL=redis://… shares both between all workers.
 _cache_url = env.str("CACHE_URL")
 if _cache_url and not _cache_url.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured("CACHE_URL must be a redis:// or rediss:// URL, or unset.")
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": _cache_url,
-        "KEY_PREFIX": "squad-planner",
-    }
-    if _cache_url
-    else {
+
+
+def _cache(name: str, entries: int) -> dict:
+    if _cache_url:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": f"squad-planner-{name}",
+        }
+    return {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", 5000)},
+        "LOCATION": name,
+        "OPTIONS": {"MAX_ENTRIES": entries},
     }
+
+
+CACHES = {
+    "default": _cache("default", env.int("CACHE_MAX_ENTRIES", 5000)),
+    "fragments": _cache("fragments", env.int("CACHE_FRAGMENT_ENTRIES", 300)),
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Hashable, Iterable
 from typing import TypeVar
 
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import get_template
@@ -20,6 +20,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 Name = TypeVar("Name", bound=Hashable)
 SECONDS = 600
+
+
+def store() -> BaseCache:
+    """The cache of fragments and pages (settings.CACHES["fragments"])."""
+    return caches["fragments"]
 
 
 def fragment_key(kind: str, *parts: object) -> str:
@@ -35,11 +40,11 @@ def cached_fragments(
 
     `render` must return HTML made by templates, which escape what people wrote.
     """
-    found = cache.get_many(list(keys.values()))
+    found = store().get_many(list(keys.values()))
     missing = [name for name, key in keys.items() if key not in found]
     if missing:
         fresh = render(missing)
-        cache.set_many({keys[name]: fresh[name] for name in missing}, SECONDS)
+        store().set_many({keys[name]: fresh[name] for name in missing}, SECONDS)
         found.update({keys[name]: fresh[name] for name in missing})
     return {name: mark_safe(found[key]) for name, key in keys.items()}  # templates' output
 

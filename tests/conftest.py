@@ -76,10 +76,11 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    """Each test starts with an empty cache: rows of an earlier test may have had the same ids."""
-    from django.core.cache import cache
+    """Each test starts with empty caches: rows of an earlier test may have had the same ids."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     yield
 
 

@@ -216,17 +216,26 @@ def test_deploy_check_fails_in_production_with_debug_on():
     assert "security.W018" in result.stderr + result.stdout
 
 
-def test_the_cache_is_in_memory_unless_cache_url_names_redis():
-    show = "import config.settings as s; c = s.CACHES['default']; print(c['BACKEND'], c.get('LOCATION', ''))"
-    local = run_python("-c", show, CACHE_URL=None)
+def test_the_caches_are_in_memory_unless_cache_url_names_redis():
+    show = (
+        "import config.settings as s\n"
+        "for name, c in sorted(s.CACHES.items()):\n"
+        "    print(name, c['BACKEND'].rsplit('.', 1)[1], c['LOCATION'],"
+        " c.get('OPTIONS', {}).get('MAX_ENTRIES', '-'), c.get('KEY_PREFIX', '-'))"
+    )
+    local = run_python("-c", show, CACHE_URL=None, CACHE_FRAGMENT_ENTRIES="50")
     shared = run_python("-c", show, CACHE_URL="redis://cache.example.com:6379/2")
 
     assert local.returncode == 0, local.stderr
-    assert local.stdout.split()[0] == "django.core.cache.backends.locmem.LocMemCache"
+    assert local.stdout.splitlines() == [
+        "default LocMemCache default 5000 -",
+        "fragments LocMemCache fragments 50 -",
+    ]
     assert shared.returncode == 0, shared.stderr
-    assert shared.stdout.split() == [
-        "django.core.cache.backends.redis.RedisCache",
-        "redis://cache.example.com:6379/2",
+    url = "redis://cache.example.com:6379/2"
+    assert shared.stdout.splitlines() == [
+        f"default RedisCache {url} - squad-planner-default",
+        f"fragments RedisCache {url} - squad-planner-fragments",
     ]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponse
@@ -498,13 +497,13 @@ class UnknownList(generics.ListCreateAPIView):
         self.milestone = _milestone(request.user, kwargs["pk"])
         fingerprint = unknowns_fingerprint(self.milestone)
         key = fragment_key("api-unknowns", fingerprint, request.build_absolute_uri())
-        body = cache.get(key) if fingerprint else None
+        body = fragments.store().get(key) if fingerprint else None
         if body is None:
             # Rows as dicts: the serializer reads them as it reads an Unknown.
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values())
             body = self.get_paginated_response(self.get_serializer(page, many=True).data).data
             if fingerprint:
-                cache.set(key, body, fragments.SECONDS)
+                fragments.store().set(key, body, fragments.SECONDS)
         return Response(body)
 
     def create(self, request, *args, **kwargs):
