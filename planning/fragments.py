@@ -83,7 +83,7 @@ def page_content(
     """
     from accounts.models import names_version
 
-    def render(_names=None) -> dict[str, str]:
+    def render(_missing: list[str] | None = None) -> dict[str, str]:
         full = {**context(), "user": request.user, "csrf_token": get_token(request)}
         return {"content": get_template(template_name).render(full)}
 
