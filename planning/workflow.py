@@ -1,14 +1,20 @@
 """The milestone workflow: its phases, the guard of every forward move, and who may move.
 
-Pure Python on plain data (`MilestoneFacts`), so every rule here is testable
-without a database. `planning.services.workflow` gathers the facts, calls
-`unmet_for` inside a locked transaction and writes the move. The same unmet
-list drives the milestone page, the API's readiness and a refused move.
+Pure Python on plain data (`MilestoneFacts`, `ApprovalFacts`), so every rule
+here is testable without a database. `planning.services.phases` gathers the
+facts, calls `unmet_for` inside a locked transaction and writes the move; the
+same unmet list drives the milestone page, the API's readiness and a refused
+move. The review's approval rule (`approval_unmet`) sits here beside the phase
+guards, read by the close, the review page and the API alike.
+
+The status values the guards compare are defined here once and shared by the
+models (`Unknown.Status is UnknownStatus`, …), so a guard and a column cannot
+disagree on a spelling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -50,6 +56,60 @@ class ArtifactStatus(models.TextChoices):
     READY = "ready", "Ready"
 
 
+class UnknownPriority(models.TextChoices):
+    BLOCKER = "blocker", "Blocker"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+class UnknownStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    INVESTIGATING = "investigating", "Investigating"
+    WAITING_ON_VENDOR = "waiting_on_vendor", "Waiting on vendor"
+    RESOLVED = "resolved", "Resolved"
+    DEFERRED = "deferred", "Deferred"
+
+
+# Settled: resolved, or deferred ("deferred" is only ever set by an approved deferral).
+SETTLED_STATUSES = (UnknownStatus.RESOLVED, UnknownStatus.DEFERRED)
+ACTIVE_STATUSES = (
+    UnknownStatus.OPEN,
+    UnknownStatus.INVESTIGATING,
+    UnknownStatus.WAITING_ON_VENDOR,
+)
+
+
+class ReviewStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class ReviewOutcome(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
+
+class VerdictChoice(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    COMMENT = "comment", "Comment"
+
+
+class BreakoutMode(models.TextChoices):
+    ENGINEER = "engineer", "Engineer breaks out the story they claim"
+    MEETING = "meeting", "Breakout meeting with product and engineers"
+
+
+class FixedOn(models.TextChoices):
+    """The page where a missing thing is put right, when it is not an artifact or an unknown."""
+
+    REVIEW = "review", "Design review"
+    KICKOFF = "kickoff", "Kick-off"
+    BREAKOUT = "breakout", "Task breakout"
+
+
 @dataclass(frozen=True)
 class Unmet:
     """One thing still missing before a move: a stable code, a sentence, where to fix it."""
@@ -58,6 +118,7 @@ class Unmet:
     message: str
     artifact_kind: str = ""
     unknown_key: str = ""
+    fixed_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,8 +144,7 @@ class UnknownFacts:
 
     @property
     def is_settled(self) -> bool:
-        # "deferred" is only ever set by an approved deferral request.
-        return self.status in ("resolved", "deferred")
+        return self.status in SETTLED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -113,12 +173,13 @@ class MilestoneFacts:
     latest_review: ReviewFacts | None = None
     kickoff_held: bool = False
     open_concerns: int = 0
-    breakout_mode: str = "engineer"
+    breakout_mode: str = BreakoutMode.ENGINEER
     breakout_held: bool = False
     stories: tuple[StoryFacts, ...] = ()
 
 
 Guard = Callable[[MilestoneFacts], list[Unmet]]
+REVIEW, KICKOFF, BREAKOUT = FixedOn.REVIEW, FixedOn.KICKOFF, FixedOn.BREAKOUT
 
 
 def _title(kind: str) -> str:
@@ -202,9 +263,9 @@ def blockers_handled(facts: MilestoneFacts) -> list[Unmet]:
             unknown_key=u.key,
         )
         for u in facts.unknowns
-        if u.priority == "blocker"
+        if u.priority == UnknownPriority.BLOCKER
         and not u.is_settled
-        and not (u.status == "waiting_on_vendor" and u.vendor_contacted)
+        and not (u.status == UnknownStatus.WAITING_ON_VENDOR and u.vendor_contacted)
     ]
 
 
@@ -225,19 +286,21 @@ def review_approved(facts: MilestoneFacts) -> list[Unmet]:
     """Guard: the latest design review is closed with the outcome approved."""
     review = facts.latest_review
     if review is None:
-        return [Unmet("review_missing", "Schedule and hold a design review.")]
-    if review.status != "closed":
+        return [Unmet("review_missing", "Schedule and hold a design review.", fixed_on=REVIEW)]
+    if review.status != ReviewStatus.CLOSED:
         return [
             Unmet(
                 "review_not_closed",
                 f"Design review {review.round} is {review.status}; close it with an outcome.",
+                fixed_on=REVIEW,
             )
         ]
-    if review.outcome != "approved":
+    if review.outcome != ReviewOutcome.APPROVED:
         return [
             Unmet(
                 "review_not_approved",
                 f"Design review {review.round} asked for changes; hold another round.",
+                fixed_on=REVIEW,
             )
         ]
     return []
@@ -247,7 +310,7 @@ def kickoff_done(facts: MilestoneFacts) -> list[Unmet]:
     """Guard: the kick-off was held and no concern or question is left open."""
     unmet = []
     if not facts.kickoff_held:
-        unmet.append(Unmet("kickoff_not_held", "Hold the kick-off meeting."))
+        unmet.append(Unmet("kickoff_not_held", "Hold the kick-off meeting.", fixed_on=KICKOFF))
     if facts.open_concerns:
         n = facts.open_concerns
         unmet.append(
@@ -255,6 +318,7 @@ def kickoff_done(facts: MilestoneFacts) -> list[Unmet]:
                 "concerns_open",
                 f"{n} concern{'s' if n != 1 else ''} or question{'s' if n != 1 else ''} "
                 "from the kick-off still need an answer.",
+                fixed_on=KICKOFF,
             )
         )
     return unmet
@@ -267,9 +331,9 @@ def stories_broken_out(facts: MilestoneFacts) -> list[Unmet]:
     Engineer mode: every claimed story has a sub-task.
     """
     unmet = []
-    meeting = facts.breakout_mode == "meeting"
+    meeting = facts.breakout_mode == BreakoutMode.MEETING
     if meeting and not facts.breakout_held:
-        unmet.append(Unmet("breakout_not_held", "Hold the breakout session."))
+        unmet.append(Unmet("breakout_not_held", "Hold the breakout session.", fixed_on=BREAKOUT))
     for story in facts.stories:
         if story.subtasks:
             continue
@@ -278,6 +342,7 @@ def stories_broken_out(facts: MilestoneFacts) -> list[Unmet]:
                 Unmet(
                     f"story_without_subtasks:{story.key}",
                     f"{story.key} “{story.title}” has no sub-task.",
+                    fixed_on=BREAKOUT,
                 )
             )
         elif story.claimed:
@@ -285,6 +350,7 @@ def stories_broken_out(facts: MilestoneFacts) -> list[Unmet]:
                 Unmet(
                     f"story_without_subtasks:{story.key}",
                     f"{story.key} “{story.title}” is claimed but has no sub-task.",
+                    fixed_on=BREAKOUT,
                 )
             )
     return unmet
@@ -326,6 +392,70 @@ def readiness(facts: MilestoneFacts) -> tuple[str | None, list[Unmet]]:
     return upcoming, unmet_for(facts, upcoming)
 
 
-def may_move(actor_id: int | None, facts: MilestoneFacts) -> bool:
-    """Only the milestone's own tech lead moves it, forward or back."""
-    return actor_id is not None and actor_id == facts.tech_lead_id
+MOVE_REFUSAL = "Only the milestone's tech lead moves it between phases."
+
+
+def may_move(actor_id: int | None, tech_lead_id: int | None) -> bool:
+    """Only the milestone's own tech lead moves it, forward or back (refused with MOVE_REFUSAL)."""
+    return actor_id is not None and actor_id == tech_lead_id
+
+
+# The design review's approval rule ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerdictFacts:
+    reviewer_id: int
+    verdict: str
+    counted: bool
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    """What the approval rule reads about one review round."""
+
+    needed: int
+    verdicts: tuple[VerdictFacts, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerdictCount:
+    approvals: int
+    changes_requested: int
+
+
+def count_verdicts(verdicts: Iterable[VerdictFacts]) -> VerdictCount:
+    """Counted approvals and counted requests for changes; guests' verdicts do not count."""
+    counted = [v.verdict for v in verdicts if v.counted]
+    return VerdictCount(
+        approvals=counted.count(VerdictChoice.APPROVE),
+        changes_requested=counted.count(VerdictChoice.CHANGES_REQUESTED),
+    )
+
+
+def approval_unmet(facts: ApprovalFacts) -> list[Unmet]:
+    """What keeps a review from closing approved: too few counted approvals, or a request for changes."""
+    count = count_verdicts(facts.verdicts)
+    unmet = []
+    if count.approvals < facts.needed:
+        unmet.append(
+            Unmet(
+                "not_enough_approvals",
+                f"{count.approvals} of the {facts.needed} counted approvals the squad asks for.",
+            )
+        )
+    if count.changes_requested:
+        n = count.changes_requested
+        unmet.append(
+            Unmet(
+                "changes_requested",
+                f"{n} counted reviewer{'s' if n != 1 else ''} asked for changes.",
+            )
+        )
+    return unmet
+
+
+def changed_since_review(reviewed_revisions: Mapping[str, int], kind: str, revision: int) -> bool:
+    """Whether an artifact has a newer revision than the one a review looked at."""
+    reviewed = reviewed_revisions.get(kind)
+    return reviewed is not None and revision != reviewed

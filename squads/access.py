@@ -16,12 +16,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from planning import workflow
 from squads.models import Membership, Squad
 
 if TYPE_CHECKING:
     from accounts.models import User
     from planning.models import (
         Artifact,
+        Comment,
         DeferralRequest,
         DesignReview,
         Milestone,
@@ -44,7 +46,10 @@ class Action(StrEnum):
     DISCUSS_UNKNOWN = "discuss_unknown"
     REQUEST_DEFERRAL = "request_deferral"
     RUN_MEETINGS = "run_meetings"
+    DECIDE_DEFERRAL = "decide_deferral"
     REVIEW = "review"
+    EDIT_COMMENT = "edit_comment"
+    RESOLVE_COMMENT = "resolve_comment"
     TAKE_PART = "take_part"
 
 
@@ -295,9 +300,29 @@ def _may_discuss(user: User, milestone: Milestone) -> bool:
     return milestone.project.principal_engineer_id == user.pk or _is_squad_member(user, milestone)
 
 
+def _may_move(user: User, milestone: Milestone) -> bool:
+    return workflow.may_move(user.pk, milestone.tech_lead_id)
+
+
+def _may_decide_deferral(user: User, deferral: DeferralRequest) -> bool:
+    """The project's principal engineer, and never the person who asked."""
+    project = deferral.unknown.milestone.project
+    return project.principal_engineer_id == user.pk and deferral.requested_by_id != user.pk
+
+
 def _may_review(user: User, review) -> bool:
     milestone = review.milestone
     return _may_discuss(user, milestone) or review.invitees.filter(pk=user.pk).exists()
+
+
+def _is_comment_author(user: User, comment: Comment) -> bool:
+    return comment.author_id == user.pk
+
+
+def _may_resolve_comment(user: User, comment: Comment) -> bool:
+    return _is_comment_author(user, comment) or _is_milestone_tech_lead(
+        user, comment.review.milestone
+    )
 
 
 _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
@@ -319,10 +344,7 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
         _may_edit_milestone,
         "Only the milestone's tech lead or the squad's tech leads edit a milestone.",
     ),
-    Action.MOVE_PHASE: (
-        _is_milestone_tech_lead,
-        "Only the milestone's tech lead moves it between phases.",
-    ),
+    Action.MOVE_PHASE: (_may_move, workflow.MOVE_REFUSAL),
     Action.EDIT_ARTIFACT: (
         _may_edit_artifact,
         "Engineers edit drafts; once an artifact is ready only the milestone's tech lead "
@@ -345,9 +367,18 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
         _is_milestone_tech_lead,
         "Only the milestone's tech lead schedules, holds and closes reviews and meetings.",
     ),
+    Action.DECIDE_DEFERRAL: (
+        _may_decide_deferral,
+        "Only the project's principal engineer decides a deferral, and never the one who asked.",
+    ),
     Action.REVIEW: (
         _may_review,
         "Only the squad, its principal engineer and invited guests review.",
+    ),
+    Action.EDIT_COMMENT: (_is_comment_author, "Only its author edits a comment."),
+    Action.RESOLVE_COMMENT: (
+        _may_resolve_comment,
+        "Its author or the milestone's tech lead resolves a comment.",
     ),
     Action.TAKE_PART: (
         _is_squad_member,

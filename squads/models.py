@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from planning.workflow import BreakoutMode
+
 
 def new_webhook_secret() -> str:
     return secrets.token_hex(32)
@@ -14,9 +16,7 @@ def new_webhook_secret() -> str:
 class Squad(models.Model):
     """A team that plans its milestones together, with its own planning policy."""
 
-    class BreakoutMode(models.TextChoices):
-        ENGINEER = "engineer", "Engineer breaks out the story they claim"
-        MEETING = "meeting", "Breakout meeting with product and engineers"
+    BreakoutMode = BreakoutMode  # defined in the workflow, whose breakout guard reads it
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(

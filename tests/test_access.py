@@ -370,3 +370,60 @@ def test_former_member_loses_access(client_for, squad, tech_lead):
     membership.delete()
 
     assert client.get(url("squads:detail")).status_code == 404
+
+
+# Rules that live here beside the others: deferral decisions, comments, phase moves -----
+
+
+def test_only_the_principal_engineer_who_did_not_ask_decides_a_deferral(
+    project, tech_lead, engineer, principal
+):
+    from planning import services
+
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    unknown = services.add_unknown(tech_lead, milestone, title="Which HSM?")
+    deferral = services.request_deferral(
+        tech_lead, unknown, reason="Small volume", defer_until="M3"
+    )
+
+    assert access.can(principal, Action.DECIDE_DEFERRAL, deferral) is True
+    assert access.can(tech_lead, Action.DECIDE_DEFERRAL, deferral) is False
+    assert access.can(engineer, Action.DECIDE_DEFERRAL, deferral) is False
+    # A principal engineer who asked for the deferral themselves does not decide it.
+    project.principal_engineer = tech_lead
+    project.save()
+    deferral.unknown.milestone.project = project
+    assert access.can(tech_lead, Action.DECIDE_DEFERRAL, deferral) is False
+    with pytest.raises(PermissionDenied, match="never the one who asked"):
+        access.require(tech_lead, Action.DECIDE_DEFERRAL, deferral)
+
+
+def test_only_the_author_edits_and_the_author_or_the_tech_lead_resolves_a_comment(
+    project, tech_lead, engineer, product
+):
+    from planning import services
+    from planning.models import DesignReview
+
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    review = DesignReview.objects.create(
+        milestone=milestone, round=1, scheduled_for="2030-01-01T10:00Z"
+    )
+    comment = services.add_comment(engineer, review, body="Why two queues?")
+
+    assert access.can(engineer, Action.EDIT_COMMENT, comment) is True
+    assert access.can(tech_lead, Action.EDIT_COMMENT, comment) is False
+    assert access.can(engineer, Action.RESOLVE_COMMENT, comment) is True
+    assert access.can(tech_lead, Action.RESOLVE_COMMENT, comment) is True
+    assert access.can(product, Action.RESOLVE_COMMENT, comment) is False
+
+
+def test_who_moves_a_milestone_is_the_workflows_rule(project, tech_lead, engineer):
+    from planning import services, workflow
+
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+
+    assert access.can(tech_lead, Action.MOVE_PHASE, milestone) is True
+    assert access.can(engineer, Action.MOVE_PHASE, milestone) is False
+    with pytest.raises(PermissionDenied) as refusal:
+        access.require(engineer, Action.MOVE_PHASE, milestone)
+    assert str(refusal.value) == workflow.MOVE_REFUSAL

@@ -37,6 +37,9 @@ def test_a_blocker_is_deferred_with_the_principal_engineers_approval(
     add.get_by_label("Owner").select_option(label=engineer.display_name)
     add.get_by_role("button", name="Add").click()
     expect(eng.locator("#unknowns")).to_contain_text("Does the vault support Amex network tokens?")
+    expect(eng.locator("#unknowns")).to_contain_text("U-1 is added.")
+    # The readiness panel refreshes in place: the new blocker now holds the milestone.
+    expect(eng.locator("#readiness")).to_contain_text("Blocker U-1")
     unknown = Unknown.objects.get(milestone=milestone)
     assert (unknown.key, unknown.priority, unknown.owner) == ("U-1", "blocker", engineer)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -532,13 +533,8 @@ def add_form(engineer, **overrides) -> dict:
     }
 
 
-@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
-def test_adding_an_unknown_from_the_page_saves_it_and_redirects(
-    client_for, milestone, engineer, htmx
-):
-    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
-
-    response = client_for(engineer).post(list_url(milestone), add_form(engineer), **headers)
+def test_adding_an_unknown_from_the_page_saves_it_and_redirects(client_for, milestone, engineer):
+    response = client_for(engineer).post(list_url(milestone), add_form(engineer))
 
     assert response.status_code == 302
     assert response["Location"] == list_url(milestone)
@@ -549,6 +545,39 @@ def test_adding_an_unknown_from_the_page_saves_it_and_redirects(
         date(2030, 5, 1),
         "Thales",
     )
+
+
+@pytest.mark.parametrize("back", ["list", "milestone"])
+def test_adding_in_place_answers_the_section_with_the_new_row_and_a_word_that_it_is_added(
+    client_for, milestone, engineer, back
+):
+    response = client_for(engineer).post(
+        list_url(milestone), add_form(engineer, back=back), HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.lstrip().startswith('<section class="card" id="unknowns"')
+    assert "U-1 is added." in page
+    assert "Which HSM?" in page
+    assert "<html" not in page
+    # The readiness panel hears of it and refreshes itself.
+    assert json.loads(response["HX-Trigger"]).keys() == {"unknownsChanged"}
+    assert Unknown.objects.get().title == "Which HSM?"
+
+
+def test_the_readiness_panel_refreshes_alone_for_htmx(client_for, milestone, tech_lead):
+    services.add_unknown(tech_lead, milestone, title="Which HSM?")
+
+    response = client_for(tech_lead).get(
+        milestone.get_absolute_url(), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="readiness"
+    )
+
+    page = response.content.decode()
+    assert page.lstrip().startswith('<section class="card readiness" id="readiness"')
+    assert "<html" not in page
+    assert 'id="unknowns"' not in page
+    assert "HX-Target" in response["Vary"]
 
 
 def test_adding_from_the_milestone_page_goes_back_to_it(client_for, milestone, engineer):

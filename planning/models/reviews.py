@@ -7,19 +7,15 @@ from django.db import models
 from django.urls import reverse
 
 from planning.models.milestone import Milestone
+from planning.workflow import ReviewOutcome, ReviewStatus, VerdictChoice
 
 
 class DesignReview(models.Model):
     """One round of the squad's review of a milestone's design."""
 
-    class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-
-    class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    # Defined once in the workflow, whose guards compare them.
+    Status = ReviewStatus
+    Outcome = ReviewOutcome
 
     milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="reviews")
     round = models.PositiveIntegerField(editable=False)
@@ -89,10 +85,7 @@ class Comment(models.Model):
 class Verdict(models.Model):
     """One reviewer's verdict on a review round; changeable while the review is open."""
 
-    class Choice(models.TextChoices):
-        APPROVE = "approve", "Approve"
-        CHANGES_REQUESTED = "changes_requested", "Changes requested"
-        COMMENT = "comment", "Comment"
+    Choice = VerdictChoice  # counted by workflow.count_verdicts
 
     review = models.ForeignKey(DesignReview, on_delete=models.CASCADE, related_name="verdicts")
     reviewer = models.ForeignKey(

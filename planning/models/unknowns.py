@@ -7,12 +7,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from planning.models.milestone import Milestone
+from planning.workflow import ACTIVE_STATUSES, SETTLED_STATUSES, UnknownPriority, UnknownStatus
+
+# A status filter beside the statuses themselves: what the guards still wait for.
+UNSETTLED = "unsettled"
 
 
 class UnknownQuerySet(models.QuerySet):
     def unsettled(self) -> UnknownQuerySet:
         """Neither resolved nor deferred (a deferral is only ever set by an approval)."""
         return self.exclude(status__in=Unknown.SETTLED_STATUSES)
+
+    def with_status(self, value: str) -> UnknownQuerySet:
+        """Those with the status `value`, one of `Unknown.STATUS_FILTERS`."""
+        if value == UNSETTLED:
+            return self.unsettled()
+        return self.filter(status=value)
 
     def with_priority_rank(self) -> UnknownQuerySet:
         return self.annotate(
@@ -29,21 +39,12 @@ class UnknownQuerySet(models.QuerySet):
 class Unknown(models.Model):
     """Something the squad does not know yet that could block the milestone."""
 
-    class Priority(models.TextChoices):
-        BLOCKER = "blocker", "Blocker"
-        HIGH = "high", "High"
-        NORMAL = "normal", "Normal"
-        LOW = "low", "Low"
-
-    class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        INVESTIGATING = "investigating", "Investigating"
-        WAITING_ON_VENDOR = "waiting_on_vendor", "Waiting on vendor"
-        RESOLVED = "resolved", "Resolved"
-        DEFERRED = "deferred", "Deferred"
-
-    SETTLED_STATUSES = (Status.RESOLVED, Status.DEFERRED)
-    ACTIVE_STATUSES = (Status.OPEN, Status.INVESTIGATING, Status.WAITING_ON_VENDOR)
+    # Defined once in the workflow, whose guards compare them.
+    Priority = UnknownPriority
+    Status = UnknownStatus
+    SETTLED_STATUSES = SETTLED_STATUSES
+    ACTIVE_STATUSES = ACTIVE_STATUSES
+    STATUS_FILTERS = [(UNSETTLED, "Unsettled: neither resolved nor deferred"), *Status.choices]
 
     milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="unknowns")
     number = models.PositiveIntegerField(editable=False)

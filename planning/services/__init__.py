@@ -34,9 +34,8 @@ from planning.services.phases import (
 from planning.services.projects import create_project, update_project
 from planning.services.reviews import (
     add_comment,
-    approval_unmet,
+    approval_facts,
     close_review,
-    counted_verdicts,
     edit_comment,
     invite_guest,
     open_review,
@@ -61,11 +60,10 @@ __all__ = [
     "add_unknown",
     "advance_phase",
     "answer_concern",
-    "approval_unmet",
+    "approval_facts",
     "claim_story",
     "close_review",
     "comment_on_unknown",
-    "counted_verdicts",
     "create_milestone",
     "create_project",
     "decide_artifact_need",

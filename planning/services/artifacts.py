@@ -13,7 +13,7 @@ from planning.exceptions import EditConflict
 from planning.models import Artifact, ArtifactRevision
 from planning.services.activity import record
 from planning.workflow import ArtifactKind, ArtifactStatus
-from squads.access import Action, require
+from squads.access import Action, can, require
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -110,7 +110,8 @@ def save_artifact_body(
     body = body.replace("\r\n", "\n")
     if artifact.is_ready and not body.strip():
         raise ValidationError(EMPTY_READY)
-    is_lead = artifact.milestone.tech_lead_id == actor.pk
+    # Who may change a ready artifact: asked once here, enforced again on the stored row below.
+    may_change_ready = can(actor, Action.MARK_ARTIFACT, artifact)
     with transaction.atomic():
         changes = {
             "body": body,
@@ -126,7 +127,7 @@ def save_artifact_body(
         # The rules on status hold for the stored row, not only the copy the
         # caller loaded: it may have been marked ready since.
         stored = Q(pk=artifact.pk, revision=base_revision)
-        if not is_lead:
+        if not may_change_ready:
             stored &= ~Q(status=ArtifactStatus.READY)
         if not body.strip():
             stored &= ~Q(status=ArtifactStatus.READY)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.dispatch import Signal
@@ -22,6 +22,7 @@ from planning.workflow import (
     UnknownFacts,
     Unmet,
 )
+from squads.access import Action, require
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -136,11 +137,17 @@ def transition(actor: User, milestone: Milestone, to: str, note: str = "") -> Mi
 
 
 def _lock(milestone: Milestone, actor: User) -> tuple[Milestone, MilestoneFacts]:
-    locked = Milestone.objects.select_for_update().get(pk=milestone.pk)
-    facts = milestone_facts(locked)
-    if not workflow.may_move(actor.pk, facts):
-        raise PermissionDenied("Only the milestone's tech lead moves it between phases.")
-    return locked, facts
+    """The milestone row, locked, and its facts as they stand under the lock.
+
+    Who may move is asked again of the locked row: the tech lead may have changed.
+    """
+    locked = (
+        Milestone.objects.select_for_update(of=("self",))
+        .select_related("project__squad")
+        .get(pk=milestone.pk)
+    )
+    require(actor, Action.MOVE_PHASE, locked)
+    return locked, milestone_facts(locked)
 
 
 def _moved(locked: Milestone, actor: User, from_phase: str, note: str) -> None:

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from planning import workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.models import Comment, DesignReview, Milestone, Notification, Verdict
 from planning.services.activity import record
 from planning.services.notifications import notify
 from planning.services.webhooks import absolute, queue_event
-from planning.workflow import Phase, Unmet
+from planning.workflow import ApprovalFacts, Phase, VerdictFacts
 from squads.access import Action, is_guest, require, role_in
 
 if TYPE_CHECKING:
@@ -160,35 +161,17 @@ def open_review(actor: User, review: DesignReview) -> DesignReview:
     return review
 
 
-def counted_verdicts(review: DesignReview) -> tuple[int, int]:
-    """Counted approvals and counted requests for changes."""
-    counted = review.verdicts.filter(counted=True)
-    return (
-        counted.filter(verdict=Verdict.Choice.APPROVE).count(),
-        counted.filter(verdict=Verdict.Choice.CHANGES_REQUESTED).count(),
+def approval_facts(review: DesignReview, verdicts: list[Verdict] | None = None) -> ApprovalFacts:
+    """What the approval rule reads about a review: the squad's quorum and the verdicts.
+
+    A page that has already loaded the verdicts passes them in.
+    """
+    if verdicts is None:
+        verdicts = list(review.verdicts.only("reviewer_id", "verdict", "counted"))
+    return ApprovalFacts(
+        needed=review.milestone.project.squad.min_review_approvals,
+        verdicts=tuple(VerdictFacts(v.reviewer_id, v.verdict, v.counted) for v in verdicts),
     )
-
-
-def approval_unmet(review: DesignReview) -> list[Unmet]:
-    """What keeps the review from closing approved."""
-    needed = review.milestone.project.squad.min_review_approvals
-    approvals, changes = counted_verdicts(review)
-    unmet = []
-    if approvals < needed:
-        unmet.append(
-            Unmet(
-                "not_enough_approvals",
-                f"{approvals} of the {needed} counted approvals the squad asks for.",
-            )
-        )
-    if changes:
-        unmet.append(
-            Unmet(
-                "changes_requested",
-                f"{changes} counted reviewer{'s' if changes != 1 else ''} asked for changes.",
-            )
-        )
-    return unmet
 
 
 @transaction.atomic
@@ -204,7 +187,7 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
     if outcome not in DesignReview.Outcome.values:
         raise ValidationError({"outcome": "Choose approved or changes requested."})
     if outcome == DesignReview.Outcome.APPROVED:
-        unmet = approval_unmet(review)
+        unmet = workflow.approval_unmet(approval_facts(review))
         if unmet:
             raise GuardRefused("The review cannot close approved yet.", unmet)
     review.status = DesignReview.Status.CLOSED
@@ -284,8 +267,7 @@ def add_comment(
 @transaction.atomic
 def edit_comment(actor: User, comment: Comment, body: str) -> Comment:
     require(actor, Action.REVIEW, comment.review)
-    if comment.author_id != actor.pk:
-        raise PermissionDenied("Only its author edits a comment.")
+    require(actor, Action.EDIT_COMMENT, comment)
     _open_for_comments(comment.review)
     body = body.strip()
     if not body:
@@ -299,8 +281,7 @@ def edit_comment(actor: User, comment: Comment, body: str) -> Comment:
 def set_comment_resolved(actor: User, comment: Comment, resolved: bool) -> Comment:
     review = comment.review
     require(actor, Action.REVIEW, review)
-    if comment.author_id != actor.pk and review.milestone.tech_lead_id != actor.pk:
-        raise PermissionDenied("Its author or the tech lead resolves a comment.")
+    require(actor, Action.RESOLVE_COMMENT, comment)
     comment.resolved = resolved
     comment.save(update_fields=["resolved", "updated_at"])
     return comment

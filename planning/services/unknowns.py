@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -233,11 +233,7 @@ def decide_deferral(
         .get(pk=deferral.pk)
     )
     unknown = deferral.unknown
-    project = unknown.milestone.project
-    if project.principal_engineer_id != actor.pk:
-        raise PermissionDenied("Only the project's principal engineer decides deferrals.")
-    if deferral.requested_by_id == actor.pk:
-        raise PermissionDenied("A deferral is decided by someone other than who asked for it.")
+    require(actor, Action.DECIDE_DEFERRAL, deferral)
     if deferral.status != DeferralRequest.Status.PENDING:
         raise DeferralConflict(
             f"This deferral was already {deferral.get_status_display().lower()}."

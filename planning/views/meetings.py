@@ -13,7 +13,7 @@ from planning import services
 from planning.calendar import breakout_ics, kickoff_ics
 from planning.forms import BreakoutSessionForm, ConcernForm, KickoffForm, StoryForm
 from planning.markdown import render_markdown
-from planning.models import BreakoutSession, KickoffMeeting, Milestone, Subtask
+from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone, Subtask
 from planning.packet import design_packet
 from squads import access
 from squads.access import Action
@@ -53,8 +53,8 @@ def _kickoff_context(request, milestone: Milestone, **extra) -> dict:
         "notes_html": render_markdown(kickoff.notes) if kickoff else "",
         "form": extra.pop("form", None) or KickoffForm(initial=initial),
         "concern_form": extra.pop("concern_form", None) or ConcernForm(),
-        "open_concerns": [c for c in concerns if c.status == "open"],
-        "answered_concerns": [c for c in concerns if c.status == "answered"],
+        "open_concerns": [c for c in concerns if c.status == Concern.Status.OPEN],
+        "answered_concerns": [c for c in concerns if c.status == Concern.Status.ANSWERED],
         "may_run": access.can(request.user, Action.RUN_MEETINGS, milestone),
         "may_take_part": access.can(request.user, Action.TAKE_PART, milestone),
         **extra,

@@ -9,8 +9,10 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from planning import services, workflow
 from planning.exceptions import GuardRefused
@@ -18,7 +20,7 @@ from planning.forms import MilestoneForm, MoveBackForm
 from planning.fragments import page_content
 from planning.models import DesignReview, Milestone
 from planning.state import milestone_fingerprint
-from planning.workflow import ON_NEED_KINDS, Phase
+from planning.workflow import ON_NEED_KINDS, FixedOn, Phase, Unmet
 from squads import access
 from squads.access import Action
 from squads.views import add_service_errors
@@ -83,6 +85,32 @@ def _phase_steps(milestone: Milestone) -> list[dict]:
     ]
 
 
+def fix_links(
+    milestone: Milestone, unmet: list[Unmet], current_review: DesignReview | None
+) -> list[tuple[Unmet, str]]:
+    """Each missing item with the address of the page where it is put right ("" for none)."""
+    kwargs = milestone.url_kwargs()
+    pages = {
+        FixedOn.REVIEW: current_review.get_absolute_url()
+        if current_review
+        else reverse("planning:review-schedule", kwargs=kwargs),
+        FixedOn.KICKOFF: reverse("planning:kickoff", kwargs=kwargs),
+        FixedOn.BREAKOUT: reverse("planning:breakout", kwargs=kwargs),
+    }
+    links = []
+    for item in unmet:
+        if item.fixed_on:
+            url = pages[FixedOn(item.fixed_on)]
+        elif item.artifact_kind:
+            url = reverse("planning:artifact-edit", kwargs={**kwargs, "kind": item.artifact_kind})
+        elif item.unknown_key:
+            url = reverse("planning:unknown-detail", kwargs={**kwargs, "key": item.unknown_key})
+        else:
+            url = ""
+        links.append((item, url))
+    return links
+
+
 def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
     from planning.forms import UnknownAddForm
     from planning.views.unknowns import unknown_rows_html, unknowns_table
@@ -107,14 +135,16 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
     earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
     approved = next((r for r in reviews if r.outcome == DesignReview.Outcome.APPROVED), None)
     for artifact in artifacts:
-        reviewed = approved.reviewed_revisions.get(artifact.kind) if approved else None
-        artifact.changed_since_review = reviewed is not None and artifact.revision != reviewed
+        artifact.changed_since_review = approved is not None and workflow.changed_since_review(
+            approved.reviewed_revisions, artifact.kind, artifact.revision
+        )
     activities = list(
         milestone.activities.only("milestone_id", "verb", "summary", "created_at").order_by(
             "-created_at", "-id"
         )[: TIMELINE_ON_PAGE + 1]
     )
     may_add = access.can(request.user, Action.EDIT_UNKNOWN, milestone)
+    current_review = next((r for r in reviews if r.status != DesignReview.Status.CLOSED), None)
     return {
         **table,
         "rows_html": unknown_rows_html(milestone, table["unknowns"], may_add=may_add),
@@ -126,6 +156,7 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
         "squad": milestone.project.squad,
         "steps": _phase_steps(milestone),
         "readiness": readiness,
+        "unmet_links": fix_links(milestone, readiness["unmet"], current_review),
         "next_phase_label": Phase(readiness["next_phase"]).label
         if readiness["next_phase"]
         else None,
@@ -137,9 +168,7 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
         "move_back_form": extra.pop("move_back_form", None)
         or (MoveBackForm(phases=earlier) if earlier else None),
         "reviews": reviews,
-        "current_review": next(
-            (r for r in reviews if r.status != DesignReview.Status.CLOSED), None
-        ),
+        "current_review": current_review,
         "may_run": access.can(request.user, Action.MOVE_PHASE, milestone),
         "stories": stories,
         "activities": activities[:TIMELINE_ON_PAGE],
@@ -149,6 +178,7 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
 
 
 @login_required
+@vary_on_headers("HX-Request", "HX-Target")
 def milestone_detail(
     request: HttpRequest, squad_slug: str, project_slug: str, number: int
 ) -> HttpResponse:
@@ -157,6 +187,13 @@ def milestone_detail(
     )
     if access.is_guest(request.user, milestone):
         return render(request, "planning/milestone_guest.html", guest_context(request, milestone))
+    if request.htmx and request.htmx.target == "readiness":
+        # The readiness panel refreshes itself after a change elsewhere on the page.
+        return render(
+            request,
+            "planning/includes/milestone_content.html#readiness",
+            milestone_context(request, milestone),
+        )
     return render(
         request,
         "planning/milestone_detail.html",

@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import names_version
-from planning import services
+from planning import services, workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.forms import ReviewForm
@@ -139,25 +139,22 @@ def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict
     artifacts = [a for a in milestone.artifacts.order_by("id") if not a.is_waived]
     threads = thread_html(request, review, [a.kind for a in artifacts] + [""])
     verdicts = list(review.verdicts.select_related("reviewer").order_by("updated_at"))
-    needed = milestone.project.squad.min_review_approvals
-    approvals = sum(1 for v in verdicts if v.counted and v.verdict == Verdict.Choice.APPROVE)
-    changes = sum(
-        1 for v in verdicts if v.counted and v.verdict == Verdict.Choice.CHANGES_REQUESTED
-    )
-    sections = []
-    for artifact, html in zip(
-        artifacts, render_markdown_many([a.body for a in artifacts]), strict=True
-    ):
-        reviewed = review.reviewed_revisions.get(artifact.kind)
-        sections.append(
-            {
-                "artifact": artifact,
-                "html": html,
-                "thread_html": threads[artifact.kind],
-                "changed": reviewed is not None and artifact.revision != reviewed,
-                "reviewed_revision": reviewed,
-            }
+    approval = services.approval_facts(review, verdicts)
+    count = workflow.count_verdicts(approval.verdicts)
+    sections = [
+        {
+            "artifact": artifact,
+            "html": html,
+            "thread_html": threads[artifact.kind],
+            "changed": workflow.changed_since_review(
+                review.reviewed_revisions, artifact.kind, artifact.revision
+            ),
+            "reviewed_revision": review.reviewed_revisions.get(artifact.kind),
+        }
+        for artifact, html in zip(
+            artifacts, render_markdown_many([a.body for a in artifacts]), strict=True
         )
+    ]
     mine = next((v for v in verdicts if v.reviewer_id == request.user.pk), None)
     return {
         "review": review,
@@ -168,9 +165,9 @@ def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict
         "general_html": threads[""],
         "verdicts": verdicts,
         "my_verdict": mine,
-        "approvals": approvals,
-        "changes": changes,
-        "needed": needed,
+        "approvals": count.approvals,
+        "changes": count.changes_requested,
+        "needed": approval.needed,
         "is_guest": access.is_guest(request.user, milestone),
         "may_run": access.can(request.user, Action.RUN_MEETINGS, milestone),
         "invitees": list(review.invitees.order_by("username")),

@@ -4,13 +4,14 @@ import copy
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 
 from accounts.models import names_version
 from planning import services
@@ -58,10 +59,8 @@ def unknowns_table(milestone: Milestone, params=None) -> dict:
         .with_priority_rank()
     )
     status = params.get("status", "")
-    if status == "unsettled":
-        unknowns = unknowns.unsettled()
-    elif status in Unknown.Status.values:
-        unknowns = unknowns.filter(status=status)
+    if status in dict(Unknown.STATUS_FILTERS):
+        unknowns = unknowns.with_status(status)
     priority = params.get("priority", "")
     if priority in Unknown.Priority.values:
         unknowns = unknowns.filter(priority=priority)
@@ -128,7 +127,7 @@ def _list_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
         "squad": milestone.project.squad,
         "may_add": may_add,
         "add_form": extra.pop("add_form", None) or UnknownAddForm(milestone=milestone),
-        "status_choices": Unknown.Status.choices,
+        "status_choices": Unknown.STATUS_FILTERS,
         "priority_choices": Unknown.Priority.choices,
         "owners": list(milestone.project.squad.members.order_by("username")),
         **table,
@@ -148,17 +147,39 @@ def unknown_list(
         return render(request, "planning/unknown_list.html", _list_context(request, milestone))
     access.require(request.user, Action.EDIT_UNKNOWN, milestone)
     form = UnknownAddForm(request.POST, milestone=milestone)
+    from_milestone = request.POST.get("back") == "milestone"
+    added = None
     if form.is_valid():
         try:
-            unknown = services.add_unknown(request.user, milestone, **form.cleaned_data)
+            added = services.add_unknown(request.user, milestone, **form.cleaned_data)
         except ValidationError as error:
             add_service_errors(form, error)
-        else:
-            messages.success(request, f"{unknown.key} is added.")
-            back = request.POST.get("back")
-            return redirect(
-                milestone.get_absolute_url() + "#unknowns" if back == "milestone" else request.path
+    if request.htmx:
+        # The section in place: the new row with a word that it is added, or the form
+        # with what was typed and why it was refused (200, so that htmx swaps it in).
+        extra = {"added": added} if added else {"add_form": form}
+        if from_milestone:
+            from planning.views.milestones import milestone_context
+
+            answer = render(
+                request,
+                "planning/includes/milestone_content.html#unknowns",
+                milestone_context(request, milestone, **extra),
             )
+        else:
+            answer = render(
+                request,
+                "planning/unknown_list.html#unknowns",
+                _list_context(request, milestone, **extra),
+            )
+        if added:
+            trigger_client_event(answer, "unknownsChanged")
+        return answer
+    if added:
+        messages.success(request, f"{added.key} is added.")
+        return redirect(
+            milestone.get_absolute_url() + "#unknowns" if from_milestone else request.path
+        )
     return render(
         request, "planning/unknown_list.html", _list_context(request, milestone, add_form=form)
     )
@@ -172,6 +193,9 @@ def _unknown(request, squad_slug, project_slug, number, key) -> Unknown:
 def _detail_context(request: HttpRequest, unknown: Unknown, **extra) -> dict:
     milestone = unknown.milestone
     deferrals = list(unknown.deferrals.select_related("requested_by", "decided_by"))
+    pending = next((d for d in deferrals if d.status == DeferralRequest.Status.PENDING), None)
+    if pending is not None:
+        pending.unknown = unknown
     return {
         "unknown": unknown,
         "milestone": milestone,
@@ -182,12 +206,15 @@ def _detail_context(request: HttpRequest, unknown: Unknown, **extra) -> dict:
             (c, render_markdown(c.body)) for c in unknown.comments.select_related("author")
         ],
         "deferrals": deferrals,
-        "pending_deferral": next((d for d in deferrals if d.status == "pending"), None),
-        "last_rejection": next((d for d in deferrals if d.status == "rejected"), None),
+        "pending_deferral": pending,
+        "last_rejection": next(
+            (d for d in deferrals if d.status == DeferralRequest.Status.REJECTED), None
+        ),
         "may_edit": access.can(request.user, Action.EDIT_UNKNOWN, milestone),
         "may_discuss": access.can(request.user, Action.DISCUSS_UNKNOWN, milestone),
         "may_request_deferral": access.can(request.user, Action.REQUEST_DEFERRAL, milestone),
-        "is_principal": milestone.project.principal_engineer_id == request.user.pk,
+        "may_decide": pending is not None
+        and access.can(request.user, Action.DECIDE_DEFERRAL, pending),
         "resolve_form": extra.pop("resolve_form", None) or ResolveForm(),
         "comment_form": extra.pop("comment_form", None) or UnknownCommentForm(),
         "deferral_form": extra.pop("deferral_form", None) or DeferralRequestForm(),
@@ -222,9 +249,12 @@ def unknown_edit(request, squad_slug, project_slug, number, key) -> HttpResponse
             if inline:
                 row = unknowns_table(milestone, {})
                 unknown = next(u for u in row["unknowns"] if u.pk == unknown.pk)
-                return render(
+                answer = render(
                     request, "planning/includes/unknown_row.html", _row_context(request, unknown)
                 )
+                # What is missing before the next phase may have changed (an owner, say).
+                trigger_client_event(answer, "unknownsChanged")
+                return answer
             messages.success(request, f"{unknown.key} is saved.")
             return redirect(unknown)
     if inline:
@@ -339,9 +369,11 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def deferral_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    deferral = get_object_or_404(access.deferrals_for(request.user), pk=pk)
+    deferral = get_object_or_404(
+        access.deferrals_for(request.user).select_related("unknown__milestone__project"), pk=pk
+    )
+    access.require(request.user, Action.DECIDE_DEFERRAL, deferral)
     form = DeferralDecisionForm(request.POST)
-    errors = {}
     if form.is_valid():
         try:
             decided = services.decide_deferral(
@@ -361,9 +393,9 @@ def deferral_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 f"Deferral of {decided.unknown.key} {decided.get_status_display().lower()}.",
             )
             return redirect("planning:approvals")
-    elif deferral.unknown.milestone.project.principal_engineer_id != request.user.pk:
-        raise PermissionDenied("Only the project's principal engineer decides deferrals.")
-    errors[deferral.pk] = form
     return render(
-        request, "planning/approvals.html", _approvals_context(request, forms=errors), status=400
+        request,
+        "planning/approvals.html",
+        _approvals_context(request, forms={deferral.pk: form}),
+        status=400,
     )

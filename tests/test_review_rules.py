@@ -1,0 +1,97 @@
+"""The design review's approval rule and "changed since the review", without a database.
+
+The same functions serve the close, the review page and the API, so they are
+tested here on plain data; tests/test_reviews.py drives them through the services.
+"""
+
+from __future__ import annotations
+
+from planning import workflow
+from planning.workflow import ApprovalFacts, VerdictChoice, VerdictCount, VerdictFacts
+
+APPROVE, CHANGES, COMMENT = (
+    VerdictChoice.APPROVE,
+    VerdictChoice.CHANGES_REQUESTED,
+    VerdictChoice.COMMENT,
+)
+
+
+def verdict(reviewer: int, choice: str, *, counted: bool = True) -> VerdictFacts:
+    return VerdictFacts(reviewer_id=reviewer, verdict=choice, counted=counted)
+
+
+def codes(facts: ApprovalFacts) -> list[str]:
+    return [item.code for item in workflow.approval_unmet(facts)]
+
+
+def test_counting_skips_guests_and_plain_comments():
+    verdicts = [
+        verdict(1, APPROVE),
+        verdict(2, APPROVE, counted=False),
+        verdict(3, CHANGES),
+        verdict(4, CHANGES, counted=False),
+        verdict(5, COMMENT),
+    ]
+
+    assert workflow.count_verdicts(verdicts) == VerdictCount(approvals=1, changes_requested=1)
+
+
+def test_a_review_with_no_verdict_lacks_every_approval():
+    unmet = workflow.approval_unmet(ApprovalFacts(needed=2))
+
+    assert [u.code for u in unmet] == ["not_enough_approvals"]
+    assert unmet[0].message == "0 of the 2 counted approvals the squad asks for."
+
+
+def test_enough_counted_approvals_and_no_request_for_changes_let_it_close():
+    facts = ApprovalFacts(needed=2, verdicts=(verdict(1, APPROVE), verdict(2, APPROVE)))
+
+    assert workflow.approval_unmet(facts) == []
+
+
+def test_guest_approvals_do_not_make_up_the_quorum():
+    facts = ApprovalFacts(
+        needed=2, verdicts=(verdict(1, APPROVE), verdict(9, APPROVE, counted=False))
+    )
+
+    assert codes(facts) == ["not_enough_approvals"]
+
+
+def test_one_counted_request_for_changes_holds_the_close_whatever_the_approvals():
+    facts = ApprovalFacts(
+        needed=1, verdicts=(verdict(1, APPROVE), verdict(2, APPROVE), verdict(3, CHANGES))
+    )
+
+    unmet = workflow.approval_unmet(facts)
+
+    assert [u.code for u in unmet] == ["changes_requested"]
+    assert unmet[0].message == "1 counted reviewer asked for changes."
+
+
+def test_a_guests_request_for_changes_is_shown_but_does_not_hold_the_close():
+    facts = ApprovalFacts(
+        needed=1, verdicts=(verdict(1, APPROVE), verdict(9, CHANGES, counted=False))
+    )
+
+    assert workflow.approval_unmet(facts) == []
+
+
+def test_both_reasons_are_listed_with_plural_sentences():
+    facts = ApprovalFacts(needed=3, verdicts=(verdict(1, CHANGES), verdict(2, CHANGES)))
+
+    unmet = workflow.approval_unmet(facts)
+
+    assert [u.code for u in unmet] == ["not_enough_approvals", "changes_requested"]
+    assert unmet[1].message == "2 counted reviewers asked for changes."
+
+
+def test_an_artifact_is_changed_since_the_review_when_its_revision_moved_on():
+    reviewed = {"design_spec": 3, "flow_chart": 0}
+
+    assert workflow.changed_since_review(reviewed, "design_spec", 4) is True
+    assert workflow.changed_since_review(reviewed, "design_spec", 3) is False
+    assert workflow.changed_since_review(reviewed, "flow_chart", 0) is False
+
+
+def test_an_artifact_the_review_did_not_look_at_is_not_called_changed():
+    assert workflow.changed_since_review({}, "design_spec", 5) is False
