@@ -33,8 +33,9 @@ class ObtainToken(APIView):
     def post(self, request):
         data = TokenRequest(data=request.data)
         data.is_valid(raise_exception=True)
+        # The plain request: the login throttle (django-axes) marks it when it refuses.
         user = authenticate(
-            request,
+            request._request,
             username=data.validated_data["username"],
             password=data.validated_data["password"],
         )
