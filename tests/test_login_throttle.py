@@ -52,7 +52,9 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_throttle(client, some
     assert AccessAttempt.objects.values("ip_address").distinct().count() == 1
 
 
-def test_one_account_is_throttled_whatever_address_the_attempts_come_from(client, someone, password):
+def test_one_account_is_throttled_whatever_address_the_attempts_come_from(
+    client, someone, password
+):
     for n in range(12):
         wrong_login(client, REMOTE_ADDR=f"198.51.100.{n}")
 
