@@ -142,9 +142,11 @@ if _cache_url and not _cache_url.startswith(("redis://", "rediss://")):
 def _cache(name: str, entries: int) -> dict:
     if _cache_url:
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis away means an empty cache, not failing pages (config/cache.py).
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": _cache_url,
             "KEY_PREFIX": f"squad-planner-{name}",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     return {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

@@ -234,8 +234,8 @@ def test_the_caches_are_in_memory_unless_cache_url_names_redis():
     assert shared.returncode == 0, shared.stderr
     url = "redis://cache.example.com:6379/2"
     assert shared.stdout.splitlines() == [
-        f"default RedisCache {url} - squad-planner-default",
-        f"fragments RedisCache {url} - squad-planner-fragments",
+        f"default ResilientRedisCache {url} - squad-planner-default",
+        f"fragments ResilientRedisCache {url} - squad-planner-fragments",
     ]
 
 
