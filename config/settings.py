@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "squads",
     "planning",
+    "notifications",
     "api",
 ]
 
