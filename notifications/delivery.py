@@ -4,7 +4,7 @@
 for what they wrote to be queued when it commits (`queue_on_commit`). The
 reminder sweep and `manage.py send_reminders` queue the whole outbox, which
 also takes back claims whose task was lost. Nothing else claims or queues a
-delivery, and this is the only module that imports the tasks.
+delivery, and this is the only module of the app that imports the tasks.
 """
 
 from __future__ import annotations
