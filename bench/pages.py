@@ -73,7 +73,7 @@ def build(scale: float) -> dict:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE planning_notification, planning_unknown, planning_milestone, "
+            "TRUNCATE notifications_notification, planning_unknown, planning_milestone, "
             "planning_project, squads_membership, squads_squad RESTART IDENTITY CASCADE"
         )
     lead, _ = User.objects.get_or_create(

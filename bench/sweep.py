@@ -22,12 +22,13 @@ UNKNOWNS_PER_MILESTONE = 1000
 def build(total: int) -> None:
     """A squad, a project and `total` unknowns over milestones of 1000, 10% of them due."""
     from accounts.models import User
-    from planning.models import Milestone, Notification, Project, Unknown
+    from notifications.models import Notification
+    from planning.models import Milestone, Project, Unknown
     from squads.models import Membership, Squad
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE planning_notification, planning_unknown, planning_milestone, "
+            "TRUNCATE notifications_notification, planning_unknown, planning_milestone, "
             "planning_project, squads_membership, squads_squad RESTART IDENTITY CASCADE"
         )
     lead, _ = User.objects.get_or_create(
@@ -76,8 +77,9 @@ def sweep_once(trace_memory: bool = False) -> tuple[float, int, int, int]:
 
     Memory is traced in a run of its own: tracing slows every allocation.
     """
-    from planning.models import Notification
-    from planning.services import notifications, reminders
+    from notifications.delivery import claim_deliveries
+    from notifications.models import Notification
+    from planning.services import reminders
 
     Notification.objects.all().delete()
     if trace_memory:
@@ -85,7 +87,7 @@ def sweep_once(trace_memory: bool = False) -> tuple[float, int, int, int]:
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         written = reminders.write_reminders()
-        notifications.claim_deliveries()
+        claim_deliveries()
     elapsed = time.perf_counter() - started
     peak = 0
     if trace_memory:

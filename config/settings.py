@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "accounts",
     "squads",
     "planning",
+    "notifications",
     "api",
 ]
 

@@ -11,7 +11,6 @@ from planning.models import (
     DesignReview,
     KickoffMeeting,
     Milestone,
-    Notification,
     Project,
     Story,
     Subtask,
@@ -120,21 +119,6 @@ class DeferralRequestAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["recipient", "kind", "text", "created_at", "read_at", "email", "emailed_at"]
-    list_filter = ["kind", "email"]
-    search_fields = ["text", "recipient__username", "dedupe_key"]
-    list_select_related = ["recipient"]
-    readonly_fields = [
-        "dedupe_key",
-        "email_claimed_at",
-        "emailed_at",
-        "webhook_claimed_at",
-        "webhook_sent_at",
-    ]
 
 
 @admin.register(DesignReview)

@@ -3,7 +3,8 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Su
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
-from planning.models import DeferralRequest, Notification, Project
+from notifications.models import Notification
+from planning.models import DeferralRequest, Project
 
 
 def _count(queryset: QuerySet, by: str) -> Coalesce:

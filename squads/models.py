@@ -53,12 +53,12 @@ class Squad(models.Model):
     webhook_url = models.URLField(
         "webhook URL",
         blank=True,
-        help_text="Optional Slack-compatible incoming webhook for escalations.",
+        help_text="Optional Slack-compatible incoming webhook for phase moves, review outcomes, escalations and overdue blockers.",
     )
     webhook_secret = models.CharField(
         max_length=64,
         default=new_webhook_secret,
-        help_text="Signs the phase and review events posted to the webhook (HMAC-SHA256).",
+        help_text="Signs every event posted to the webhook (HMAC-SHA256).",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="squads"

@@ -15,8 +15,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from notifications.models import Notification
+from notifications.services import notify
 from planning import services
-from planning.models import Milestone, Notification
+from planning.models import Milestone
 from planning.workflow import Phase
 
 pytestmark = pytest.mark.django_db
@@ -77,9 +79,7 @@ def world(squad, project, tech_lead, engineer, product, principal, guest, outsid
     concern = services.raise_concern(engineer, milestone, kind="question", text="Why?")
     story = services.add_story(engineer, milestone, title="A story")
     subtask = services.add_subtask(engineer, story, title="A sub-task")
-    notification = Notification.objects.filter(
-        recipient=engineer
-    ).first() or services.notifications.notify(
+    notification = Notification.objects.filter(recipient=engineer).first() or notify(
         engineer, Notification.Kind.UNKNOWN_ASSIGNED, "Yours.", "/"
     )
     return {

@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from planning.models import Notification, Project
-from planning.services.notifications import notify
+from notifications.models import Notification
+from notifications.services import notify
+from planning.models import Project
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
 

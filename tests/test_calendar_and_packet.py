@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from notifications.mail import send_email
+from notifications.models import Notification
 from planning import services
 from planning.calendar import breakout_ics, kickoff_ics, review_ics
-from planning.models import DesignReview, Notification, Verdict
+from planning.models import DesignReview, Verdict
 from planning.packet import design_packet
-from planning.services.notifications import send_email
 from planning.workflow import ArtifactKind, Phase
 from squads.models import Squad
 from tests.helpers import artifact_of, decide_not_needed, put_in_phase, write_artifact

@@ -9,9 +9,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from notifications.models import Notification
 from planning import services
 from planning.exceptions import DeferralConflict
-from planning.models import Activity, DeferralRequest, Notification, Unknown
+from planning.models import Activity, DeferralRequest, Unknown
 from squads.models import Membership
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
 from tests.helpers import unknown_url

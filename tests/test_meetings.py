@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Notification
 from planning import services
 from planning.exceptions import GuardRefused
 from planning.models import (
@@ -17,7 +18,6 @@ from planning.models import (
     DesignReview,
     KickoffMeeting,
     Milestone,
-    Notification,
     Story,
     Subtask,
     Unknown,

@@ -6,13 +6,16 @@ import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.urls import reverse
 
+from notifications import tasks
+from notifications.models import WebhookDelivery
 from planning import services
 from planning.exceptions import GuardRefused
 from planning.models import Activity, Artifact, Milestone
 from planning.workflow import ARTIFACT_KINDS, ON_NEED_KINDS, ArtifactKind, Phase, next_phase
-from squads.models import Membership
+from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.helpers import artifact_of, decide_not_needed, make_ready, write_artifact
 
@@ -341,44 +344,64 @@ def test_advance_from_a_stale_copy_of_the_milestone_reads_the_stored_phase(miles
     assert verbs(milestone).count("phase_advanced") == 1
 
 
+@pytest.fixture
+def announced(squad, monkeypatch):
+    """Ids of the squad's webhook events queued for posting (the task itself does not run)."""
+    Squad.objects.filter(pk=squad.pk).update(webhook_url="https://hooks.example.com/payments")
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", queued.append)
+    return queued
+
+
 def test_a_refused_advance_announces_nothing(
-    milestone, tech_lead, django_capture_on_commit_callbacks
+    milestone, tech_lead, announced, django_capture_on_commit_callbacks
 ):
-    heard = []
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(GuardRefused):
+        services.advance_phase(tech_lead, milestone, to=Phase.PROTOCOLS)
 
-    def listener(**kwargs):
-        heard.append(kwargs)
+    assert not WebhookDelivery.objects.exists()
+    assert announced == []
 
-    services.phase_changed.connect(listener)
-    try:
-        with django_capture_on_commit_callbacks(execute=True), pytest.raises(GuardRefused):
-            services.advance_phase(tech_lead, milestone, to=Phase.PROTOCOLS)
-    finally:
-        services.phase_changed.disconnect(listener)
 
-    assert heard == []
+def test_a_move_rolled_back_after_the_engine_announces_nothing(
+    milestone, tech_lead, announced, django_capture_on_commit_callbacks
+):
+    satisfy(milestone, Phase.PROTOCOLS)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.advance_phase(tech_lead, milestone, to=Phase.PROTOCOLS)
+        raise RuntimeError("the caller's transaction fails")
+
+    assert not WebhookDelivery.objects.exists()
+    assert announced == []
 
 
 def test_a_move_is_announced_once_after_it_commits(
-    milestone, tech_lead, django_capture_on_commit_callbacks
+    milestone, tech_lead, announced, django_capture_on_commit_callbacks
 ):
     satisfy(milestone, Phase.PROTOCOLS)
-    heard = []
 
-    def listener(**kwargs):
-        heard.append((kwargs["from_phase"], kwargs["to_phase"], kwargs["actor"]))
-
-    services.phase_changed.connect(listener)
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            services.advance_phase(tech_lead, milestone, to=Phase.PROTOCOLS)
-        assert heard == []
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.advance_phase(tech_lead, milestone, to=Phase.PROTOCOLS)
+    # Written in the move's transaction, queued for posting only once it commits.
+    [event] = WebhookDelivery.objects.all()
+    assert announced == []
+    with django_capture_on_commit_callbacks(execute=True):
         for callback in callbacks:
             callback()
-    finally:
-        services.phase_changed.disconnect(listener)
 
-    assert heard == [(Phase.ARCHITECTURE, Phase.PROTOCOLS, tech_lead)]
+    assert announced == [event.pk]
+    assert event.event == "milestone.phase_changed"
+    data = event.payload["data"]
+    assert (data["from"], data["to"], data["actor"]) == (
+        Phase.ARCHITECTURE,
+        Phase.PROTOCOLS,
+        tech_lead.username,
+    )
 
 
 # Moving back and `transition` -------------------------------------------------------

@@ -1,8 +1,8 @@
 """Sweeps and deliveries run at the same time, with real threads on PostgreSQL.
 
 Two beat ticks that overlap, two workers claiming the same outbox, a delivery
-task redelivered while the first copy still runs: each reminder exists once,
-each delivery is claimed once, each email goes out once.
+task redelivered while the first copy still runs: each reminder and webhook
+event exists once, each delivery is claimed once, each email goes out once.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ import pytest
 from django.core import mail
 from django.db import connection
 
+from notifications import delivery
+from notifications import mail as emails
+from notifications.models import Notification, WebhookDelivery
 from planning import services
-from planning.models import Notification, Unknown
-from planning.services import notifications, reminders
+from planning.models import Unknown
+from planning.services import reminders
 from squads.models import Squad
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -75,7 +78,7 @@ def expected_keys() -> set[str]:
     return {due.key for rule in reminders.RULES for due in rule(NOW)}
 
 
-def test_two_sweeps_at_once_write_each_reminder_exactly_once(due_unknowns):
+def test_two_sweeps_at_once_write_each_reminder_and_webhook_event_exactly_once(due_unknowns):
     expected = expected_keys()
     assert len(expected) == 2 * DUE_UNKNOWNS
 
@@ -84,20 +87,29 @@ def test_two_sweeps_at_once_write_each_reminder_exactly_once(due_unknowns):
     per_key = Counter(Notification.objects.values_list("dedupe_key", flat=True))
     assert set(per_key) == expected
     assert set(per_key.values()) == {1}
+    escalations = set(
+        Notification.objects.filter(kind=Notification.Kind.ESCALATION).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    events = Counter(WebhookDelivery.objects.values_list("dedupe_key", flat=True))
+    assert set(events) == escalations
+    assert set(events.values()) == {1}
 
 
 def test_two_workers_claiming_at_once_claim_every_delivery_exactly_once(due_unknowns):
     reminders.write_reminders(NOW)
     emails = set(Notification.objects.values_list("pk", flat=True))
-    hooks = set(Notification.objects.exclude(webhook_url="").values_list("pk", flat=True))
+    hooks = set(WebhookDelivery.objects.values_list("pk", flat=True))
     assert (len(emails), len(hooks)) == (2 * DUE_UNKNOWNS, DUE_UNKNOWNS)
 
-    first, second = at_once(notifications.claim_deliveries, notifications.claim_deliveries)
+    first, second = at_once(delivery.claim_deliveries, delivery.claim_deliveries)
 
     (first_emails, first_hooks), (second_emails, second_hooks) = first, second
     assert sorted(first_emails + second_emails) == sorted(emails)
     assert sorted(first_hooks + second_hooks) == sorted(hooks)
     assert Notification.objects.filter(email_claimed_at__isnull=True).count() == 0
+    assert WebhookDelivery.objects.filter(claimed_at__isnull=True).count() == 0
 
 
 def test_one_email_delivered_twice_at_once_is_sent_once(engineer, monkeypatch):
@@ -107,18 +119,18 @@ def test_one_email_delivered_twice_at_once_is_sent_once(engineer, monkeypatch):
         text="U-1 “Which HSM?” has had no activity for 3 days.",
         link="/inbox/",
     )
-    render = notifications.render_to_string
+    render = emails.render_to_string
 
     def slow_render(*args, **kwargs):
         # Widen the window between reading the row and marking it emailed.
         time.sleep(0.2)
         return render(*args, **kwargs)
 
-    monkeypatch.setattr(notifications, "render_to_string", slow_render)
+    monkeypatch.setattr(emails, "render_to_string", slow_render)
 
     sent = at_once(
-        lambda: notifications.send_email(notification.pk),
-        lambda: notifications.send_email(notification.pk),
+        lambda: emails.send_email(notification.pk),
+        lambda: emails.send_email(notification.pk),
     )
 
     assert sorted(sent) == [False, True]

@@ -20,9 +20,13 @@ from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
+from notifications import delivery, webhooks
+from notifications.mail import send_digest, send_email
+from notifications.models import Notification, WebhookDelivery
+from notifications.services import mark_all_read, mark_read
 from planning import services
-from planning.models import DesignReview, Notification, Unknown
-from planning.services import notifications, reminders
+from planning.models import DesignReview, Unknown
+from planning.services import reminders
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
 
@@ -102,7 +106,6 @@ def test_owner_nudge_reaches_the_owner_after_remind_after_days(clock, unknown, e
     assert nudge.link == unknown.get_absolute_url()
     assert "U-1" in nudge.text and "3 days" in nudge.text
     assert nudge.dedupe_key.startswith(f"owner_nudge:{unknown.pk}:{engineer.pk}:")
-    assert nudge.webhook_url == ""
 
 
 def test_owner_nudge_is_sent_once_per_interval(clock, unknown):
@@ -229,15 +232,31 @@ def test_escalation_reaches_the_milestone_tech_lead_after_escalate_after_days(
     assert escalation.link == unknown.get_absolute_url()
 
 
-def test_escalation_carries_the_squad_webhook(clock, squad, unknown):
+def test_escalation_is_also_an_event_for_the_squad_webhook(clock, squad, unknown):
     Squad.objects.filter(pk=squad.pk).update(webhook_url="https://hooks.example.com/payments")
 
     at(clock, T0 + 7 * DAY)
     sweep()
 
     [escalation] = written(Kind.ESCALATION)
-    assert escalation.webhook_url == "https://hooks.example.com/payments"
-    assert {n.webhook_url for n in written(Kind.OWNER_NUDGE)} == {""}
+    # The owner's nudge stays between the owner and the app.
+    [event] = WebhookDelivery.objects.all()
+    assert (event.squad, event.event, event.url) == (
+        squad,
+        "unknown.escalated",
+        "https://hooks.example.com/payments",
+    )
+    assert event.dedupe_key == escalation.dedupe_key
+    assert event.payload["data"]["key"] == "U-1"
+    assert escalation.text in event.payload["text"]
+
+
+def test_no_webhook_event_for_a_squad_without_a_webhook(clock, unknown):
+    at(clock, T0 + 7 * DAY)
+    sweep()
+
+    assert count(Kind.ESCALATION) == 1
+    assert not WebhookDelivery.objects.exists()
 
 
 def test_escalation_is_sent_once_per_interval(clock, unknown):
@@ -385,7 +404,9 @@ def test_blocker_overdue_goes_to_the_principal_engineer_with_the_webhook(
     [overdue] = written(Kind.BLOCKER_OVERDUE)
     assert overdue.recipient == principal
     assert "Blocker U-1" in overdue.text and "06 Mar" in overdue.text
-    assert overdue.webhook_url == "https://hooks.example.com/payments"
+    event = WebhookDelivery.objects.get(event="unknown.blocker_overdue")
+    assert event.dedupe_key == overdue.dedupe_key
+    assert event.payload["data"]["due_on"] == "2030-03-06"
 
 
 def test_blocker_overdue_is_sent_once_per_interval(clock, overdue_blocker):
@@ -767,7 +788,7 @@ def nudge_for(unknown) -> Notification:
 def test_send_email_sends_one_email_with_text_html_and_an_absolute_link(unknown, engineer):
     nudge = nudge_for(unknown)
 
-    assert notifications.send_email(nudge.pk) is True
+    assert send_email(nudge.pk) is True
 
     [message] = mail.outbox
     assert message.to == [engineer.email]
@@ -785,9 +806,9 @@ def test_send_email_sends_one_email_with_text_html_and_an_absolute_link(unknown,
 
 def test_send_email_a_second_time_sends_nothing(unknown):
     nudge = nudge_for(unknown)
-    notifications.send_email(nudge.pk)
+    send_email(nudge.pk)
 
-    assert notifications.send_email(nudge.pk) is False
+    assert send_email(nudge.pk) is False
 
     assert len(mail.outbox) == 1
 
@@ -804,12 +825,12 @@ def test_digest_readers_get_no_email_at_once_and_one_digest_with_everything(
     assert len(mine) == 3
     assert {n.email for n in mine} == {Notification.Email.DIGEST}
 
-    assert notifications.send_email(nudge.pk) is False
-    assert notifications.claim_deliveries() == ([], [])
+    assert send_email(nudge.pk) is False
+    assert delivery.claim_deliveries() == ([], [])
     assert mail.outbox == []
 
-    assert notifications.send_digest(engineer) == 3
-    assert notifications.send_digest(engineer) == 0
+    assert send_digest(engineer) == 3
+    assert send_digest(engineer) == 0
     [digest] = mail.outbox
     assert digest.to == [engineer.email]
     assert "3 updates" in digest.subject
@@ -824,9 +845,9 @@ def test_a_person_without_email_gets_no_email(unknown, engineer):
     nudge = nudge_for(unknown)
 
     assert nudge.email == Notification.Email.NONE
-    assert notifications.send_email(nudge.pk) is False
-    assert notifications.claim_deliveries() == ([], [])
-    assert notifications.send_digest(engineer) == 0
+    assert send_email(nudge.pk) is False
+    assert delivery.claim_deliveries() == ([], [])
+    assert send_digest(engineer) == 0
     assert mail.outbox == []
 
 
@@ -834,7 +855,7 @@ def test_a_person_without_email_gets_no_email(unknown, engineer):
 
 
 class Hook:
-    """A tiny HTTP server in a thread that records what is posted to it."""
+    """A tiny HTTP server on 127.0.0.1, in a thread, that records what is posted to it."""
 
     def __init__(self) -> None:
         self.posts: list[dict] = []
@@ -875,30 +896,31 @@ def hook():
 
 
 @pytest.fixture
-def escalation(squad, unknown, hook) -> Notification:
-    """The escalation of `unknown`, carrying the squad's webhook (the test server)."""
+def escalation(squad, unknown, hook) -> WebhookDelivery:
+    """The webhook event of `unknown`'s escalation, for the squad's webhook (the test server)."""
     Squad.objects.filter(pk=squad.pk).update(webhook_url=hook.url)
     with time_machine.travel(T0 + 7 * DAY, tick=False):
         sweep()
-    return Notification.objects.get(kind=Kind.ESCALATION)
+    return WebhookDelivery.objects.get(event="unknown.escalated")
 
 
-def test_send_webhook_posts_slack_compatible_json_once(escalation, hook, unknown):
-    assert notifications.send_webhook(escalation.pk) is True
+def test_an_escalation_is_posted_as_slack_compatible_json_once(escalation, hook, unknown):
+    assert webhooks.post_delivery(escalation.pk) is True
 
     [post] = hook.posts
     assert post["content_type"] == "application/json"
-    assert set(post["body"]) == {"text"}
-    assert escalation.text in post["body"]["text"]
+    assert set(post["body"]) == {"text", "event", "data", "sent_at"}
+    text = Notification.objects.get(kind=Kind.ESCALATION).text
+    assert text in post["body"]["text"]
     assert settings.SITE_URL + unknown.get_absolute_url() in post["body"]["text"]
     escalation.refresh_from_db()
-    assert escalation.webhook_sent_at == T0
+    assert (escalation.status, escalation.sent_at) == (WebhookDelivery.Status.SENT, T0)
 
 
-def test_send_webhook_a_second_time_posts_nothing(escalation, hook):
-    notifications.send_webhook(escalation.pk)
+def test_posting_an_escalation_a_second_time_posts_nothing(escalation, hook):
+    webhooks.post_delivery(escalation.pk)
 
-    assert notifications.send_webhook(escalation.pk) is False
+    assert webhooks.post_delivery(escalation.pk) is False
 
     assert len(hook.posts) == 1
 
@@ -907,11 +929,11 @@ def test_a_webhook_answering_500_raises_and_stays_unsent(escalation, hook):
     hook.status = 500
 
     with pytest.raises(urllib.error.HTTPError):
-        notifications.send_webhook(escalation.pk)
+        webhooks.post_delivery(escalation.pk)
 
     assert len(hook.posts) == 1
     escalation.refresh_from_db()
-    assert escalation.webhook_sent_at is None
+    assert (escalation.status, escalation.sent_at) == (WebhookDelivery.Status.PENDING, None)
 
 
 # manage.py send_reminders ------------------------------------------------------------------
@@ -967,7 +989,7 @@ def test_a_failed_webhook_is_posted_by_a_later_run(clock, squad, unknown, hook):
     run_command()
 
     assert len(hook.posts) == 2
-    assert Notification.objects.get(kind=Kind.ESCALATION).webhook_sent_at is not None
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.SENT
 
 
 # The inbox ------------------------------------------------------------------------------------
@@ -1006,7 +1028,7 @@ def test_the_navigation_shows_my_unread_count(client_for, engineer, tech_lead):
     message_for(engineer)
     message_for(engineer)
     read = message_for(engineer)
-    notifications.mark_read(engineer, read.pk)
+    mark_read(engineer, read.pk)
     message_for(tech_lead)
 
     page = client_for(engineer).get(reverse("planning:inbox")).content.decode()
@@ -1016,7 +1038,7 @@ def test_the_navigation_shows_my_unread_count(client_for, engineer, tech_lead):
 
 def test_the_navigation_shows_no_count_when_all_is_read(client_for, engineer):
     message_for(engineer)
-    notifications.mark_all_read(engineer)
+    mark_all_read(engineer)
 
     page = client_for(engineer).get(reverse("planning:inbox")).content.decode()
 

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import Notification
 from planning import services, workflow
 from planning.exceptions import GuardRefused
-from planning.models import Comment, DesignReview, Milestone, Notification, Verdict
+from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.workflow import ARTIFACT_KINDS, ArtifactKind, Phase
 from tests.factories import ProjectFactory
 from tests.helpers import put_in_phase, write_artifact

@@ -10,9 +10,10 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from notifications.models import Notification
 from planning import services
 from planning.exceptions import GuardRefused
-from planning.models import Activity, Milestone, Notification, Unknown
+from planning.models import Activity, Milestone, Unknown
 from planning.workflow import Phase
 from tests.helpers import put_in_phase, unknown_url
 from tests.test_milestones import MILESTONE_PAGE_BUDGET as EMPTY_MILESTONE_PAGE_BUDGET

@@ -1,4 +1,5 @@
-"""Signed events to the squad's webhook: phase moves and review outcomes, retried, logged."""
+"""Signed events to the squad's webhook: phase moves, review outcomes, escalations and
+overdue blockers, each a logged delivery, posted once and retried."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import tasks, webhooks
+from notifications.models import WebhookDelivery
 from planning import services
-from planning.models import Milestone, WebhookDelivery
-from planning.services import webhooks
+from planning.models import Milestone, Unknown
+from planning.tasks import sweep_reminders
 from planning.workflow import Phase
 
 pytestmark = pytest.mark.django_db
@@ -126,15 +130,27 @@ def test_a_failing_endpoint_raises_so_the_task_retries_and_the_log_says_why(hook
 
 
 def test_the_last_failed_retry_marks_the_delivery_failed(hooked_squad, receiver, monkeypatch):
-    from planning.tasks import deliver_squad_webhook
-
     receiver.status = 503
     delivery = webhooks.queue_event(hooked_squad, "test.event", "Hello", {})
-    task = deliver_squad_webhook
+    task = tasks.deliver_webhook
     monkeypatch.setattr(task, "max_retries", 0)
     assert task.apply(args=[delivery.pk]).get() is False
     delivery.refresh_from_db()
-    assert delivery.status == "failed"
+    assert (delivery.status, delivery.last_error) == (
+        "failed",
+        "HTTP Error 503: Service Unavailable",
+    )
+
+
+def test_a_failed_delivery_is_neither_queued_nor_posted_again(hooked_squad, receiver):
+    from notifications.delivery import claim_deliveries
+
+    delivery = webhooks.queue_event(hooked_squad, "test.event", "Hello", {})
+    webhooks.mark_failed(delivery.pk, "Given up.")
+
+    assert claim_deliveries().webhooks == []
+    assert webhooks.post_delivery(delivery.pk) is False
+    assert receiver.requests == []
 
 
 def test_no_webhook_url_means_no_delivery(squad):
@@ -170,3 +186,117 @@ def test_old_deliveries_are_listed_newest_first(client_for, hooked_squad, tech_l
     page = client_for(tech_lead).get(reverse("planning:webhook-log", args=[hooked_squad.slug]))
     text = page.content.decode()
     assert text.index("second.event") < text.index("first.event")
+
+
+# The sweep's escalations and overdue blockers ----------------------------------------------
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The delivery tasks queued, by task name, instead of sent to the broker."""
+    sent: dict[str, list[int]] = {"email": [], "webhook": []}
+    monkeypatch.setattr(tasks.deliver_email, "delay", sent["email"].append)
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", sent["webhook"].append)
+    return sent
+
+
+def sweep_at(moment, django_capture_on_commit_callbacks) -> dict:
+    """What beat does every 15 minutes, at `moment`; the queueing runs as the sweep commits."""
+    with (
+        time_machine.travel(moment, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        return sweep_reminders.apply().get()
+
+
+def assert_signed_by(squad, headers: dict, body: bytes) -> None:
+    expected = "sha256=" + hmac.new(squad.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Squad-Planner-Signature"], expected)
+
+
+def test_an_escalation_found_by_the_sweep_is_posted_once_signed(
+    hooked_squad, project, tech_lead, engineer, receiver, queued, django_capture_on_commit_callbacks
+):
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    unknown = services.add_unknown(engineer, milestone, title="Which HSM?", owner=engineer)
+    later = unknown.last_activity_at + timedelta(days=7, minutes=1)
+
+    sweep_at(later, django_capture_on_commit_callbacks)
+
+    [delivery] = WebhookDelivery.objects.all()
+    assert (delivery.squad, delivery.event, delivery.url) == (
+        hooked_squad,
+        "unknown.escalated",
+        receiver.url,
+    )
+    assert queued["webhook"] == [delivery.pk]
+    assert tasks.deliver_webhook.apply(args=[delivery.pk]).get() is True
+    [(headers, body)] = receiver.requests
+    assert_signed_by(hooked_squad, headers, body)
+    assert headers["X-Squad-Planner-Event"] == "unknown.escalated"
+    payload = json.loads(body)
+    assert set(payload) == {"text", "event", "data", "sent_at"}
+    assert payload["text"].startswith("Escalation: U-1 “Which HSM?” has had no activity for 7 days")
+    assert payload["data"]["key"] == "U-1"
+    assert payload["data"]["url"].endswith(unknown.get_absolute_url())
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
+
+    # The next tick, and a repeated one, find the escalation already posted.
+    sweep_at(later + timedelta(minutes=15), django_capture_on_commit_callbacks)
+    sweep_at(later + timedelta(minutes=15), django_capture_on_commit_callbacks)
+
+    assert WebhookDelivery.objects.count() == 1
+    assert queued["webhook"] == [delivery.pk]
+    assert len(receiver.requests) == 1
+
+
+def test_an_overdue_blocker_found_by_the_sweep_is_posted_once_signed(
+    hooked_squad, project, tech_lead, engineer, receiver, queued, django_capture_on_commit_callbacks
+):
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    due = timezone.localdate() + timedelta(days=2)
+    services.add_unknown(
+        engineer,
+        milestone,
+        title="Which HSM?",
+        owner=engineer,
+        priority=Unknown.Priority.BLOCKER,
+        due_on=due,
+    )
+    overdue = timezone.now() + timedelta(days=3)
+
+    sweep_at(overdue, django_capture_on_commit_callbacks)
+
+    delivery = WebhookDelivery.objects.get(event="unknown.blocker_overdue")
+    # Past its due date, the blocker is escalated to the tech lead as well.
+    escalation = WebhookDelivery.objects.get(event="unknown.escalated")
+    assert sorted(queued["webhook"]) == sorted([delivery.pk, escalation.pk])
+    assert tasks.deliver_webhook.apply(args=[delivery.pk]).get() is True
+    [(headers, body)] = receiver.requests
+    assert_signed_by(hooked_squad, headers, body)
+    assert headers["X-Squad-Planner-Event"] == "unknown.blocker_overdue"
+    payload = json.loads(body)
+    assert payload["text"].startswith("Blocker U-1 “Which HSM?” was due on")
+    assert payload["data"]["due_on"] == due.isoformat()
+    assert tasks.deliver_webhook.apply(args=[escalation.pk]).get() is True
+
+    sweep_at(overdue + timedelta(minutes=15), django_capture_on_commit_callbacks)
+
+    assert WebhookDelivery.objects.count() == 2
+    assert len(queued["webhook"]) == 2
+    assert len(receiver.requests) == 2
+
+
+def test_a_lost_webhook_task_is_queued_again_by_the_next_sweep(
+    hooked_squad, queued, django_capture_on_commit_callbacks
+):
+    delivery = webhooks.queue_event(hooked_squad, "test.event", "Hello", {})
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        claimed_at=timezone.now() - timedelta(hours=1)
+    )
+
+    summary = sweep_at(timezone.now(), django_capture_on_commit_callbacks)
+
+    assert summary["queued"] == 1
+    assert queued["webhook"] == [delivery.pk]

@@ -1,4 +1,5 @@
-"""Reminders through a real Celery worker on Redis: the beat task, the delivery, the email."""
+"""Reminders through a real Celery worker on Redis: the beat task, the deliveries, the email
+and the squad's webhook."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app
+from notifications.models import Notification, WebhookDelivery
+from notifications.webhooks import sign
 from planning import services
-from planning.models import Notification, Unknown
+from planning.models import Unknown
+from squads.models import Squad
 from tests.factories import UserFactory
 from tests.processes import start_worker, stop, unique_queue, wait_until
+from tests.test_webhooks import Receiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -125,8 +130,44 @@ def test_digest_users_get_no_immediate_email(worker, tech_lead):
     )
     summary = app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
     assert summary["queued"] == 0
-    digests = app.send_task("planning.send_daily_digests", queue=worker["queue"]).get(timeout=60)
+    digests = app.send_task("notifications.send_daily_digests", queue=worker["queue"]).get(
+        timeout=60
+    )
     assert digests == 1
     messages = sent_messages(worker["outbox"])
     assert [m["To"] for m in messages] == ["dora@example.com"]
     assert "daily digest" in messages[0]["Subject"]
+
+
+def test_beat_sweep_posts_a_signed_escalation_through_the_worker(
+    worker, squad, project, tech_lead, engineer
+):
+    receiver = Receiver()
+    try:
+        Squad.objects.filter(pk=squad.pk).update(webhook_url=receiver.url)
+        milestone = services.create_milestone(tech_lead, project, title="Vault")
+        unknown = services.add_unknown(engineer, milestone, title="Which HSM?", owner=engineer)
+        Unknown.objects.filter(pk=unknown.pk).update(
+            last_activity_at=timezone.now() - timedelta(days=8)
+        )
+
+        app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
+        [delivery] = WebhookDelivery.objects.all()
+        wait_until(
+            lambda: WebhookDelivery.objects.filter(pk=delivery.pk, status="sent").exists(),
+            60,
+            "the worker did not post the escalation",
+            worker["log"],
+        )
+        [(headers, body)] = receiver.requests
+        assert headers["X-Squad-Planner-Event"] == "unknown.escalated"
+        secret = Squad.objects.get(pk=squad.pk).webhook_secret
+        assert headers["X-Squad-Planner-Signature"] == sign(secret, body)
+
+        # A second beat tick writes and queues nothing new.
+        again = app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
+        assert (again["created"], again["queued"]) == (0, 0)
+        assert WebhookDelivery.objects.count() == 1
+        assert len(receiver.requests) == 1
+    finally:
+        receiver.close()

@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from planning.models import Notification, Project
+from notifications.models import Notification
+from planning.models import Project
 from squads.models import Membership, Squad
 
 User = get_user_model()

@@ -31,9 +31,10 @@ from api.serializers.squads import (
     SquadsInvalidSerializer,
     UserBriefSerializer,
 )
+from notifications.models import Notification
+from notifications.services import mark_read
 from planning import services as planning_services
-from planning.models import Notification, Project
-from planning.services import notifications
+from planning.models import Project
 from squads import access
 from squads import services as squad_services
 from squads.access import Action
@@ -356,6 +357,6 @@ class NotificationRead(generics.GenericAPIView):
         notification = Notification.objects.filter(pk=pk, recipient=request.user).first()
         if notification is None:
             raise Http404("No such notification.")
-        notifications.mark_read(request.user, notification.pk)
+        mark_read(request.user, notification.pk)
         notification.refresh_from_db(fields=["read_at"])
         return Response(NotificationSerializer(notification).data)

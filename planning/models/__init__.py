@@ -1,10 +1,8 @@
 from planning.models.meetings import BreakoutSession, Concern, KickoffMeeting, Story, Subtask
 from planning.models.milestone import Activity, Artifact, ArtifactRevision, Milestone
-from planning.models.notifications import Notification
 from planning.models.project import Project
 from planning.models.reviews import Comment, DesignReview, Verdict
 from planning.models.unknowns import DeferralRequest, Unknown, UnknownComment
-from planning.models.webhooks import WebhookDelivery
 
 __all__ = [
     "Activity",
@@ -17,12 +15,10 @@ __all__ = [
     "DesignReview",
     "KickoffMeeting",
     "Milestone",
-    "Notification",
     "Project",
     "Story",
     "Subtask",
     "Unknown",
     "UnknownComment",
     "Verdict",
-    "WebhookDelivery",
 ]

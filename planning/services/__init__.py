@@ -27,7 +27,6 @@ from planning.services.phases import (
     advance_phase,
     milestone_facts,
     move_back,
-    phase_changed,
     readiness,
     transition,
 )
@@ -76,7 +75,6 @@ __all__ = [
     "milestone_facts",
     "move_back",
     "open_review",
-    "phase_changed",
     "raise_concern",
     "readiness",
     "request_deferral",

@@ -10,18 +10,18 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from notifications.models import Notification
+from notifications.services import notify
 from planning.calendar import breakout_ics, kickoff_ics
 from planning.models import (
     BreakoutSession,
     Concern,
     KickoffMeeting,
     Milestone,
-    Notification,
     Story,
     Subtask,
 )
 from planning.services.activity import record
-from planning.services.notifications import notify
 from squads.access import Action, require, role_in
 from squads.models import Membership, Squad
 

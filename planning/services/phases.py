@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
-from django.dispatch import Signal
 
+from notifications.services import absolute
+from notifications.webhooks import queue_event
 from planning import workflow
 from planning.exceptions import GuardRefused
 from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone
@@ -26,10 +27,6 @@ from squads.access import Action, require
 
 if TYPE_CHECKING:
     from accounts.models import User
-
-# Sent after the transaction that moved a milestone commits; receivers
-# (notifications, webhooks) never see a move that was rolled back.
-phase_changed = Signal()  # sender=Milestone, milestone, actor, from_phase, to_phase, note
 
 
 def milestone_facts(
@@ -150,18 +147,36 @@ def _lock(milestone: Milestone, actor: User) -> tuple[Milestone, MilestoneFacts]
     return locked, milestone_facts(locked)
 
 
-def _moved(locked: Milestone, actor: User, from_phase: str, note: str) -> None:
-    def announce() -> None:
-        phase_changed.send(
-            sender=Milestone,
-            milestone=locked,
-            actor=actor,
-            from_phase=from_phase,
-            to_phase=locked.phase,
-            note=note,
-        )
+def _announce(locked: Milestone, actor: User, from_phase: str, note: str) -> None:
+    """Tell the squad's webhook of the move, if the squad has one.
 
-    transaction.on_commit(announce)
+    The event is written in the move's transaction and posted once it commits,
+    so a move that is refused or rolled back is never announced.
+    """
+    to_phase = locked.phase
+    verb = (
+        "moved on to"
+        if Phase.values.index(to_phase) > Phase.values.index(from_phase)
+        else "moved back to"
+    )
+    project = locked.project
+    queue_event(
+        project.squad,
+        "milestone.phase_changed",
+        f"{actor.display_name} {verb} {Phase(to_phase).label}: {project.name} M{locked.number} “{locked.title}”"
+        + (f" ({note})" if note else "."),
+        {
+            "milestone": locked.pk,
+            "project": locked.project_id,
+            "number": locked.number,
+            "title": locked.title,
+            "from": from_phase,
+            "to": to_phase,
+            "note": note,
+            "actor": actor.username,
+            "url": absolute(locked.get_absolute_url()),
+        },
+    )
 
 
 @transaction.atomic
@@ -192,7 +207,7 @@ def advance_phase(actor: User, milestone: Milestone, *, to: str, note: str = "")
         to_phase=to,
         note=note,
     )
-    _moved(locked, actor, from_phase, note)
+    _announce(locked, actor, from_phase, note)
     return locked
 
 
@@ -225,5 +240,5 @@ def move_back(actor: User, milestone: Milestone, *, to: str, note: str) -> Miles
         to_phase=to,
         note=note,
     )
-    _moved(locked, actor, from_phase, note)
+    _announce(locked, actor, from_phase, note)
     return locked

@@ -5,7 +5,9 @@ Each rule is a function of `now` that returns what is due, one `Due` per
 the object's last activity, and the activity time is part of the key, so an
 untouched unknown is reminded once per interval and any activity starts over.
 The sweep writes a Notification per Due under its unique dedupe key (a second
-sweep writes nothing) and hands the deliveries to Celery.
+sweep writes nothing), and for escalations and overdue blockers an event for
+the squad's webhook under the same key (posted signed, like every event);
+`notifications.delivery` then queues whatever is undelivered.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import DeferralRequest, DesignReview, Notification, Unknown
-from planning.services.notifications import email_mode_for
+from notifications.models import Notification
+from notifications.services import Message, absolute, notify_many
+from notifications.webhooks import Event, queue_events
+from planning.models import DeferralRequest, DesignReview, Unknown
 from squads.models import Squad
 
 Kind = Notification.Kind
@@ -34,7 +37,8 @@ class Due:
     key: str
     text: str
     link: str
-    webhook_url: str = ""
+    # What the squad's webhook is told as well (escalations, overdue blockers).
+    event: Event | None = None
 
 
 def _idle_for_policy(now: datetime, policy: str, prefix: str = "milestone__project__squad__") -> Q:
@@ -84,10 +88,12 @@ _UNKNOWN_FIELDS = (
     "due_on",
     "vendor",
     "vendor_contacted_on",
+    "milestone_id",
     "milestone__number",
     "milestone__tech_lead_id",
     "milestone__project__slug",
     "milestone__project__principal_engineer_id",
+    "milestone__project__squad_id",
     "milestone__project__squad__slug",
     "milestone__project__squad__remind_after_days",
     "milestone__project__squad__escalate_after_days",
@@ -126,6 +132,31 @@ def _unknown_rows(queryset):
         )
         row["label"] = f"U-{row['number']} “{row['title']}”"
         yield row
+
+
+def _squad_event(row: dict, event: str, key: str, text: str) -> Event | None:
+    """The event for the squad's webhook that goes with a reminder, if the squad has a webhook.
+
+    It shares the reminder's dedupe key, so it too exists once per cycle.
+    """
+    url = row["milestone__project__squad__webhook_url"]
+    if not url:
+        return None
+    return Event(
+        squad_id=row["milestone__project__squad_id"],
+        url=url,
+        event=event,
+        text=text,
+        data={
+            "unknown": row["pk"],
+            "key": f"U-{row['number']}",
+            "title": row["title"],
+            "milestone": row["milestone_id"],
+            "due_on": row["due_on"].isoformat() if row["due_on"] else None,
+            "url": absolute(row["link"]),
+        },
+        dedupe_key=key,
+    )
 
 
 def owner_nudges(now: datetime) -> list[Due]:
@@ -170,21 +201,18 @@ def escalations(now: datetime) -> list[Due]:
             if row["due_on"] and row["due_on"] < today
             else f"has had no activity for {(now - row['last_activity_at']).days} days"
         )
+        key = _key(
+            "escalation", row["pk"], lead, row["last_activity_at"], cycle, f"due:{row['due_on']}"
+        )
+        text = f"Escalation: {row['label']} {why} and is still unsettled."
         due.append(
             Due(
                 Kind.ESCALATION,
                 lead,
-                _key(
-                    "escalation",
-                    row["pk"],
-                    lead,
-                    row["last_activity_at"],
-                    cycle,
-                    f"due:{row['due_on']}",
-                ),
-                f"Escalation: {row['label']} {why} and is still unsettled.",
+                key,
+                text,
                 row["link"],
-                row["milestone__project__squad__webhook_url"],
+                _squad_event(row, "unknown.escalated", key, text),
             )
         )
     return due
@@ -206,21 +234,23 @@ def blockers_overdue(now: datetime) -> list[Due]:
         cycle = _cycle(
             now, row["last_activity_at"], row["milestone__project__squad__remind_after_days"]
         )
+        key = _key(
+            "blocker_overdue",
+            row["pk"],
+            principal,
+            row["last_activity_at"],
+            cycle,
+            f"due:{row['due_on']}",
+        )
+        text = f"Blocker {row['label']} was due on {row['due_on']:%d %b} and is still unsettled."
         due.append(
             Due(
                 Kind.BLOCKER_OVERDUE,
                 principal,
-                _key(
-                    "blocker_overdue",
-                    row["pk"],
-                    principal,
-                    row["last_activity_at"],
-                    cycle,
-                    f"due:{row['due_on']}",
-                ),
-                f"Blocker {row['label']} was due on {row['due_on']:%d %b} and is still unsettled.",
+                key,
+                text,
                 row["link"],
-                row["milestone__project__squad__webhook_url"],
+                _squad_event(row, "unknown.blocker_overdue", key, text),
             )
         )
     return due
@@ -364,89 +394,27 @@ RULES = (
 )
 
 
-def _insert_postgresql(due: list[Due], modes: dict[int, str], now: datetime) -> int:
-    """Write every new reminder in one INSERT … ON CONFLICT DO NOTHING; return how many were new.
-
-    One statement whatever the number of reminders, and the unique dedupe key
-    makes a reminder that another sweep wrote meanwhile a no-op. (Building
-    10,000 model instances for bulk_create costs more than the whole query.)
-    """
-    meta = Notification._meta
-    columns = [
-        "recipient",
-        "kind",
-        "text",
-        "link",
-        "dedupe_key",
-        "email",
-        "webhook_url",
-        "calendar",
-        "created_at",
-    ]
-    names = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)
-    arrays = [
-        [d.recipient_id for d in due],
-        [d.rule for d in due],
-        [d.text[:500] for d in due],
-        [d.link for d in due],
-        [d.key for d in due],
-        [modes.get(d.recipient_id, Notification.Email.NONE) for d in due],
-        [d.webhook_url for d in due],
-        ["" for _ in due],
-    ]
-    types = ["bigint[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]", "text[]"]
-    unnest = ", ".join(f"%s::{t}" for t in types)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({names}) "
-            f"SELECT *, %s FROM unnest({unnest}) ON CONFLICT DO NOTHING",
-            [now, *arrays],
-        )
-        return cursor.rowcount
-
-
 @dataclass
 class SweepResult:
     due: int = 0
     created: int = 0
+    events: int = 0
 
 
 def write_reminders(now: datetime | None = None) -> SweepResult:
-    """Find everything due under the six rules and write one Notification per new dedupe key."""
-    from accounts.models import User
+    """Find everything due under the six rules; write each new reminder and webhook event.
 
+    Both are written set-based under their unique dedupe keys, so a second,
+    concurrent or repeated sweep writes nothing twice. Nothing is sent here:
+    the caller queues the outbox (`notifications.delivery`).
+    """
     now = now or timezone.now()
-    result = SweepResult()
     due = [item for rule in RULES for item in rule(now)]
-    result.due = len(due)
+    result = SweepResult(due=len(due))
     if not due:
         return result
-    modes = {
-        pk: email_mode_for(user)
-        for pk, user in User.objects.in_bulk({d.recipient_id for d in due}).items()
-    }
-    if connection.vendor == "postgresql":
-        result.created = _insert_postgresql(due, modes, now)
-        return result
-    # Elsewhere (SQLite in development): the keys already written, then the rest.
-    known = set(
-        Notification.objects.filter(dedupe_key__in=[d.key for d in due]).values_list(
-            "dedupe_key", flat=True
-        )
+    result.created = notify_many(
+        [Message(d.recipient_id, d.rule, d.text, d.link, d.key) for d in due], now
     )
-    fresh = [
-        Notification(
-            recipient_id=d.recipient_id,
-            kind=d.rule,
-            text=d.text[:500],
-            link=d.link,
-            dedupe_key=d.key,
-            email=modes.get(d.recipient_id, Notification.Email.NONE),
-            webhook_url=d.webhook_url,
-        )
-        for d in due
-        if d.key not in known
-    ]
-    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
-    result.created = len(fresh)
+    result.events = queue_events([d.event for d in due if d.event is not None], now)
     return result

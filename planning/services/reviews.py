@@ -10,13 +10,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from notifications.models import Notification
+from notifications.services import absolute, notify
+from notifications.webhooks import queue_event
 from planning import workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
-from planning.models import Comment, DesignReview, Milestone, Notification, Verdict
+from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.services.activity import record
-from planning.services.notifications import notify
-from planning.services.webhooks import absolute, queue_event
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
 from squads.access import Action, is_guest, require, role_in
 

@@ -10,10 +10,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from notifications.models import Notification
+from notifications.services import notify
 from planning.exceptions import DeferralConflict
-from planning.models import DeferralRequest, Milestone, Notification, Unknown, UnknownComment
+from planning.models import DeferralRequest, Milestone, Unknown, UnknownComment
 from planning.services.activity import record
-from planning.services.notifications import notify
 from squads.access import Action, require, role_in
 
 if TYPE_CHECKING:

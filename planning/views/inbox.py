@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from planning.models import Notification
-from planning.services import notifications
+from notifications.models import Notification
+from notifications.services import mark_all_read, mark_read
 
 
 @login_required
@@ -25,7 +25,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Follow a notification's link, marking it read on the way."""
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
-    notifications.mark_read(request.user, notification.pk)
+    mark_read(request.user, notification.pk)
     link = notification.link
     if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
         return redirect(link)
@@ -36,12 +36,12 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Notification, pk=pk, recipient=request.user)
-    notifications.mark_read(request.user, pk)
+    mark_read(request.user, pk)
     return redirect("planning:inbox")
 
 
 @login_required
 @require_POST
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
-    notifications.mark_all_read(request.user)
+    mark_all_read(request.user)
     return redirect("planning:inbox")

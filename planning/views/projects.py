@@ -12,9 +12,10 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from notifications.models import Notification
 from planning import services
 from planning.forms import ProjectForm
-from planning.models import DeferralRequest, Notification, Unknown
+from planning.models import DeferralRequest, Unknown
 from planning.workflow import Phase
 from squads import access
 from squads.access import Action

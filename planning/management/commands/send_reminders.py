@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
-from planning.services import notifications, reminders
+from notifications import delivery, mail, webhooks
+from planning.services import reminders
 
 
 class Command(BaseCommand):
@@ -19,17 +20,18 @@ class Command(BaseCommand):
         written = reminders.write_reminders()
         self.stdout.write(f"{written.due} reminders due, {written.created} new.")
         if queue:
-            queued = notifications.claim_and_enqueue()
-            self.stdout.write(f"{queued} deliveries queued for the workers.")
+            queued = delivery.queue_deliveries()
+            self.stdout.write(f"{queued.total} deliveries queued for the workers.")
             return
-        email_ids, hook_ids = notifications.claim_deliveries()
-        sent = sum(notifications.send_email(pk) for pk in email_ids)
+        # No workers: claim the same outbox the sweep would queue, and send it from here.
+        claimed = delivery.claim_deliveries()
+        sent = sum(mail.send_email(pk) for pk in claimed.emails)
         posted = 0
-        for pk in hook_ids:
+        for pk in claimed.webhooks:
             try:
-                posted += notifications.send_webhook(pk)
+                posted += webhooks.post_delivery(pk)
             except OSError as error:
                 self.stderr.write(
-                    f"Webhook of notification {pk} failed ({error}); the next run retries it."
+                    f"Webhook delivery {pk} failed ({error}); the next run retries it."
                 )
         self.stdout.write(f"{sent} emails sent, {posted} webhook messages posted.")

@@ -1,0 +1,173 @@
+"""The one way out: claim what is undelivered and queue one task for each, after commit.
+
+`notify()` and `queue_event()` only write rows and ask, once per transaction,
+for what they wrote to be queued when it commits (`queue_on_commit`). The
+reminder sweep and `manage.py send_reminders` queue the whole outbox, which
+also takes back claims whose task was lost. Nothing else claims or queues a
+delivery, and this is the only module of the app that imports the tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from notifications.models import Notification, WebhookDelivery
+
+# A claimed delivery not done after this long is claimed again by the next sweep:
+# its task was lost (a broker restart, a killed worker).
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+class Claimed(NamedTuple):
+    """The ids one claim took: notifications to email, webhook deliveries to post."""
+
+    emails: list[int]
+    webhooks: list[int]
+
+    @property
+    def total(self) -> int:
+        return len(self.emails) + len(self.webhooks)
+
+
+def _unclaimed(field: str, stale: datetime) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": stale})
+
+
+def _claim(candidates: QuerySet, field: str, now: datetime) -> list[int]:
+    """Stamp the candidates that no other sweep holds (SKIP LOCKED) and return their ids.
+
+    On PostgreSQL one UPDATE … RETURNING does it whatever the number of rows;
+    elsewhere a select and an update in one transaction.
+    """
+    model = candidates.model
+    locked = candidates.select_for_update(skip_locked=True).values("pk")
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        column = connection.ops.quote_name(model._meta.get_field(field).column)
+        with transaction.atomic(), connection.cursor() as cursor:
+            try:
+                subquery, params = locked.query.sql_with_params()
+            except EmptyResultSet:
+                return []
+            cursor.execute(
+                f"UPDATE {table} SET {column} = %s WHERE id IN ({subquery}) RETURNING id",
+                [now, *params],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    with transaction.atomic():
+        ids = [row["pk"] for row in locked]
+        if ids:
+            model._default_manager.filter(pk__in=ids).update(**{field: now})
+    return ids
+
+
+def claim_deliveries(
+    notifications: QuerySet[Notification] | None = None,
+    deliveries: QuerySet[WebhookDelivery] | None = None,
+) -> Claimed:
+    """Claim every undelivered email among `notifications` and post among `deliveries`.
+
+    None stands for the whole table. A claim stamps the row, so another sweep
+    skips it; a claim older than CLAIM_LEASE counts as lost (a broker restart,
+    a killed worker) and is taken again. Only pending rows are claimed: one
+    sent, or marked failed, is never queued again.
+    """
+    notifications = Notification.objects.all() if notifications is None else notifications
+    deliveries = WebhookDelivery.objects.all() if deliveries is None else deliveries
+    now = timezone.now()
+    stale = now - CLAIM_LEASE
+    emails = _claim(
+        notifications.filter(email=Notification.Email.PENDING, emailed_at__isnull=True).filter(
+            _unclaimed("email_claimed_at", stale)
+        ),
+        "email_claimed_at",
+        now,
+    )
+    webhooks = _claim(
+        deliveries.filter(status=WebhookDelivery.Status.PENDING).filter(
+            _unclaimed("claimed_at", stale)
+        ),
+        "claimed_at",
+        now,
+    )
+    return Claimed(emails, webhooks)
+
+
+def queue_deliveries(
+    notifications: QuerySet[Notification] | None = None,
+    deliveries: QuerySet[WebhookDelivery] | None = None,
+) -> Claimed:
+    """Claim what is undelivered (the whole outbox by default) and queue one task each, after commit.
+
+    The tasks send at most once however often they run. Returns what was claimed.
+    """
+    # The one import of the tasks, made here so that the tasks may import the services.
+    from notifications.tasks import deliver_email, deliver_webhook
+
+    claimed = claim_deliveries(notifications, deliveries)
+
+    def enqueue() -> None:
+        for pk in claimed.emails:
+            deliver_email.delay(pk)
+        for pk in claimed.webhooks:
+            deliver_webhook.delay(pk)
+
+    if claimed.total:
+        transaction.on_commit(enqueue)
+    return claimed
+
+
+class _Written:
+    """What one transaction wrote for delivery: queued when, and if, it commits."""
+
+    def __init__(self) -> None:
+        self.notifications: set[int] = set()
+        self.deliveries: set[int] = set()
+
+    def __call__(self) -> None:
+        queue_deliveries(
+            Notification.objects.filter(pk__in=self.notifications),
+            WebhookDelivery.objects.filter(pk__in=self.deliveries),
+        )
+
+
+def queue_on_commit(
+    *, notification: Notification | None = None, delivery: WebhookDelivery | None = None
+) -> None:
+    """Queue this row's delivery once the transaction commits, with the rest it wrote.
+
+    The first row of a transaction registers one on-commit callback, and later
+    rows at the same level or inside a savepoint join it. A rolled-back
+    savepoint never loses rows written outside it: Django drops only the
+    callbacks registered inside it, and the ids of its own rows that joined an
+    outer callback find nothing to claim.
+    """
+    written = None
+    db = transaction.get_connection()
+    if db.in_atomic_block:
+        # Django keeps (savepoint ids, callback, robust) per registered callback;
+        # one registered at this level or an enclosing one belongs to this transaction.
+        active = set(db.savepoint_ids)
+        written = next(
+            (
+                callback
+                for savepoints, callback, _robust in db.run_on_commit
+                if isinstance(callback, _Written) and savepoints <= active
+            ),
+            None,
+        )
+    fresh = written is None
+    if fresh:
+        written = _Written()
+    if notification is not None:
+        written.notifications.add(notification.pk)
+    if delivery is not None:
+        written.deliveries.add(delivery.pk)
+    if fresh:
+        transaction.on_commit(written)
