@@ -9,6 +9,7 @@ v1 = [
     path("auth/token/", ObtainToken.as_view(), name="token"),
     path("", include("api.routes.squads")),
     path("", include("api.routes.milestones")),
+    path("", include("api.routes.unknowns")),
     path("", include("api.routes.reviews")),
 ]
 
