@@ -11,6 +11,8 @@ v1 = [
     path("", include("api.routes.milestones")),
     path("", include("api.routes.unknowns")),
     path("", include("api.routes.reviews")),
+    path("", include("api.routes.kickoff")),
+    path("", include("api.routes.breakout")),
 ]
 
 urlpatterns = [
