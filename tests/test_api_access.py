@@ -1,16 +1,21 @@
 """Every object an API URL names is fetched through squads.access.
 
-The access module's fetchers by id, persona by persona.
+Route by route, from the URL patterns themselves (a new route is covered the
+day it is added): an outsider gets the 404 of a missing object, and a number
+past the bigint range is a 404 too, never a 500. Then the access module's
+fetchers by id, persona by persona.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from functools import partial
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from planning import services
@@ -20,11 +25,78 @@ from planning.workflow import Phase
 from squads import access
 from tests.factories import UserFactory
 from tests.helpers import put_in_phase
+from tests.test_api_matrix import (
+    COLLECTION_OBJECTS,
+    as_user,
+    call,
+    world,  # noqa: F401 (the fixture: one object of each kind)
+)
 
 pytestmark = pytest.mark.django_db
 
+NOT_FOUND = {"detail": "Not found."}
 LARGEST_ID = 2**63 - 1
 PAST_BIGINT = [2**63, 10**30]
+PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def _routes(patterns, prefix: str = ""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+def object_routes() -> list[tuple[str, str]]:
+    """(method, route) for every API route whose URL names an object."""
+    found = []
+    for route, callback in _routes(get_resolver().url_patterns):
+        if not route.startswith("api/v1/") or "<" not in route:
+            continue
+        view = callback.view_class
+        for method in ("get", "post", "put", "patch", "delete"):
+            if hasattr(view, method):
+                found.append((method.upper(), route))
+    return sorted(found)
+
+
+def fill(route: str, values: dict, number: int | None = None) -> str:
+    """The URL of `route` naming the objects of `values`, or `number` for its numeric id."""
+    parts = route.split("/")
+    for index, part in enumerate(parts):
+        if match := PARAMETER.fullmatch(part):
+            numeric = match.group(1) == "int" and number is not None
+            parts[index] = str(number if numeric else values[COLLECTION_OBJECTS[parts[index - 1]]])
+    return "/" + "/".join(parts)
+
+
+ROUTES = object_routes()
+
+
+def test_the_routes_that_name_objects_are_found():
+    assert len(ROUTES) >= 45
+    assert ("PATCH", "api/v1/subtasks/<int:pk>/") in ROUTES
+    assert ("DELETE", "api/v1/squads/<slug:slug>/members/<int:user_id>/") in ROUTES
+
+
+@pytest.mark.parametrize(("method", "route"), ROUTES)
+def test_an_outsider_gets_the_404_of_a_missing_object(world, method, route):  # noqa: F811
+    answer = call(as_user(world["people"]["outsider"]), method, fill(route, world))
+
+    assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
+
+
+@pytest.mark.parametrize(("method", "route"), [r for r in ROUTES if "<int:" in r[1]])
+def test_an_id_past_the_bigint_range_answers_404(squad, tech_lead, method, route):
+    # The squad's tech lead would reach any of its objects: only the number refuses.
+    values = {"squad": squad.slug, "kind": "system_architecture"}
+    client = as_user(tech_lead)
+
+    for number in (*PAST_BIGINT, LARGEST_ID):
+        answer = call(client, method, fill(route, values, number))
+        assert (number, answer.status_code, answer.json()) == (number, 404, NOT_FOUND)
 
 
 # squads.access, by id ---------------------------------------------------------------
