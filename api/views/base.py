@@ -14,12 +14,25 @@ from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.response import Response
+
+
+class Metadata(SimpleMetadata):
+    """OPTIONS: the view's name, description and media types.
+
+    What each method takes is in the OpenAPI schema; DRF's guess at it, from a
+    view's one `serializer_class`, does not fit views with a serializer per method.
+    """
+
+    def determine_actions(self, request, view):
+        return {}
 
 
 class ApiView(generics.GenericAPIView):
     # No docstring here: the schema would give it to every operation as its description.
     filterset_class = None
+    metadata_class = Metadata
 
     @property
     def filter_backends(self) -> list:
