@@ -9,7 +9,10 @@ v1 = [
     path("auth/token/", ObtainToken.as_view(), name="token"),
     path("", include("api.routes.squads")),
     path("", include("api.routes.milestones")),
+    path("", include("api.routes.unknowns")),
     path("", include("api.routes.reviews")),
+    path("", include("api.routes.kickoff")),
+    path("", include("api.routes.breakout")),
 ]
 
 urlpatterns = [

@@ -21,13 +21,17 @@ from squads.models import Membership, Squad
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from notifications.models import Notification
     from planning.models import (
         Artifact,
         Comment,
+        Concern,
         DeferralRequest,
         DesignReview,
         Milestone,
         Project,
+        Story,
+        Subtask,
         Unknown,
     )
 
@@ -152,27 +156,48 @@ def get_milestone_by_id_for(user: User, pk: int, *, with_guest: bool = False) ->
     """The milestone with this id (the API's way), if the user may see it; 404 otherwise."""
     from planning.models import Milestone
 
-    return _visible_milestone(user, Milestone.objects.filter(pk=pk), with_guest=with_guest)
+    return _visible_milestone(user, _with_id(Milestone.objects.all(), pk), with_guest=with_guest)
 
 
 def _visible_milestone(
     user: User, milestones: QuerySet[Milestone], *, with_guest: bool
 ) -> Milestone:
-    """The one milestone of `milestones` if the user may see it; 404 otherwise.
+    """The one milestone of `milestones` if the user may see it; 404 otherwise."""
+    return _seen_with_milestone(user, milestones, "", "No such milestone.", with_guest=with_guest)
 
-    One query for the milestone and the user's role in its squad, which
-    `role_in` then remembers for the rest of the request; only someone
-    outside the squad costs one more query, for their review invitations.
+
+def _seen_with_milestone(
+    user: User, rows: QuerySet, milestone_at: str, missing: str, *, with_guest: bool
+) -> Any:
+    """The one row of `rows` if the user may see the milestone at `milestone_at`; 404 otherwise.
+
+    `milestone_at` is the path from the row to its milestone ("" for a milestone,
+    "story__milestone" for a sub-task). One query for the row, its milestone and
+    the user's role in its squad, which `role_in` then remembers for the rest of
+    the request; only someone outside the squad costs one more query, for their
+    review invitations.
     """
-    milestones = milestones.select_related(
-        "project__squad", "project__principal_engineer", "tech_lead"
+    to_milestone = f"{milestone_at}__" if milestone_at else ""
+    rows = rows.select_related(
+        f"{to_milestone}project__squad",
+        f"{to_milestone}project__principal_engineer",
+        f"{to_milestone}tech_lead",
     )
-    milestone = _with_viewer_role(milestones, user, "project__squad_id").first()
-    if milestone is not None:
-        _remember_role(user, milestone.project.squad_id, milestone)
-    if milestone is None or not _may_see_milestone(user, milestone, with_guest=with_guest):
-        raise Http404("No such milestone.")
-    return milestone
+    row = _with_viewer_role(rows, user, f"{to_milestone}project__squad_id").first()
+    if row is None:
+        raise Http404(missing)
+    milestone = _follow(row, milestone_at)
+    _remember_role(user, milestone.project.squad_id, row)
+    if not _may_see_milestone(user, milestone, with_guest=with_guest):
+        raise Http404(missing)
+    return row
+
+
+def _follow(row: Any, path: str) -> Any:
+    """The object at a `__` path from `row` ("review__milestone"); `row` itself for ""."""
+    for step in filter(None, path.split("__")):
+        row = getattr(row, step)
+    return row
 
 
 def get_review_for(
@@ -185,26 +210,30 @@ def get_review_for(
     """
     from planning.models import DesignReview
 
-    reviews = DesignReview.objects.select_related(
-        "milestone__project__squad",
-        "milestone__project__principal_engineer",
-        "milestone__tech_lead",
-    ).filter(
-        milestone__project__squad__slug=squad_slug,
-        milestone__project__slug=project_slug,
-        milestone__number=number,
-        round=round,
+    return _seen_with_review(
+        user,
+        DesignReview.objects.filter(
+            milestone__project__squad__slug=squad_slug,
+            milestone__project__slug=project_slug,
+            milestone__number=number,
+            round=round,
+        ),
+        "",
+        "No such review.",
     )
-    review = _with_viewer_role(reviews, user, "milestone__project__squad_id").first()
-    if review is not None:
-        _remember_role(user, review.milestone.project.squad_id, review)
-    if (
-        review is None
-        or not _may_see_milestone(user, review.milestone, with_guest=True)
-        or not can(user, Action.REVIEW, review)
-    ):
-        raise Http404("No such review.")
-    return review
+
+
+def _seen_with_review(user: User, rows: QuerySet, review_at: str, missing: str) -> Any:
+    """The one row of `rows` if the user may see the review at `review_at`; 404 otherwise.
+
+    Squad members and the principal engineer see every round of the milestone;
+    a guest only the round they are invited to.
+    """
+    milestone_at = f"{review_at}__milestone" if review_at else "milestone"
+    row = _seen_with_milestone(user, rows, milestone_at, missing, with_guest=True)
+    if not can(user, Action.REVIEW, _follow(row, review_at)):
+        raise Http404(missing)
+    return row
 
 
 def _with_viewer_role(queryset: QuerySet, user: User, squad_field: str) -> QuerySet:
@@ -256,6 +285,136 @@ def deferrals_for(user: User) -> QuerySet[DeferralRequest]:
     from planning.models import DeferralRequest
 
     return DeferralRequest.objects.filter(unknown__milestone__in=milestones_for(user))
+
+
+# By id, as the API names objects -------------------------------------------------
+# Each object named in an API URL is fetched here, so what the user may not see
+# is a 404, the same as for an id that does not exist.
+
+# Ids are bigints: a larger number names no row, whatever a URL or a body lets through.
+LARGEST_ID = 2**63 - 1
+
+
+def _with_id(rows: QuerySet, pk: int) -> QuerySet:
+    """`rows` narrowed to the id `pk`; empty for a number that cannot be an id."""
+    return rows.filter(pk=pk) if 0 < pk <= LARGEST_ID else rows.none()
+
+
+def _one(rows: QuerySet, missing: str) -> Any:
+    found = rows.first()
+    if found is None:
+        raise Http404(missing)
+    return found
+
+
+def get_project_by_id_for(user: User, pk: int) -> Project:
+    """A project the user may see (as `projects_for` says), with their role in its squad."""
+    projects = projects_for(user).select_related("squad", "tech_lead", "principal_engineer")
+    project = _one(_with_id(_with_viewer_role(projects, user, "squad_id"), pk), "No such project.")
+    _remember_role(user, project.squad_id, project)
+    return project
+
+
+def people_for(user: User) -> QuerySet[User]:
+    """The people the user may look up, to add to a squad or invite to a review: all active."""
+    from django.contrib.auth import get_user_model
+
+    if not user.is_authenticated:
+        return get_user_model().objects.none()
+    return get_user_model().objects.filter(is_active=True)
+
+
+def get_member_by_id_for(user: User, squad: Squad, pk: int) -> User:
+    """A member of a squad already fetched through `get_squad_for`, by their user id."""
+    from django.contrib.auth import get_user_model
+
+    members = get_user_model().objects.filter(memberships__squad=squad)
+    return _one(_with_id(members, pk), "No such member.")
+
+
+def get_unknown_by_id_for(user: User, pk: int) -> Unknown:
+    """An unknown of a milestone the user may see; never a guest's."""
+    from planning.models import Unknown
+
+    unknowns = _with_id(Unknown.objects.select_related("owner"), pk)
+    return _seen_with_milestone(user, unknowns, "milestone", "No such unknown.", with_guest=False)
+
+
+def get_deferral_by_id_for(user: User, pk: int) -> DeferralRequest:
+    """A deferral request of an unknown the user may see (as `deferrals_for` says)."""
+    from planning.models import DeferralRequest
+
+    deferrals = _with_id(DeferralRequest.objects.select_related("unknown"), pk)
+    return _seen_with_milestone(
+        user, deferrals, "unknown__milestone", "No such deferral.", with_guest=False
+    )
+
+
+def get_review_by_id_for(user: User, pk: int) -> DesignReview:
+    """A review round, as `get_review_for`: a guest reaches only the round they are invited to."""
+    from planning.models import DesignReview
+
+    return _seen_with_review(user, _with_id(DesignReview.objects.all(), pk), "", "No such review.")
+
+
+def reviews_for(user: User, milestone: Milestone) -> QuerySet[DesignReview]:
+    """The rounds of a milestone (fetched `with_guest`) that the user may see.
+
+    All of them for the squad and the principal engineer; for a guest, the
+    rounds they are invited to.
+    """
+    reviews = milestone.reviews.all()
+    if is_guest(user, milestone):
+        reviews = reviews.filter(invitees=user)
+    return reviews
+
+
+def get_comment_by_id_for(user: User, pk: int) -> Comment:
+    """A review comment, for whoever may see its review round (a guest: their own round only)."""
+    from planning.models import Comment
+
+    comments = _with_id(Comment.objects.select_related("author"), pk)
+    return _seen_with_review(user, comments, "review", "No such comment.")
+
+
+def get_concern_by_id_for(user: User, pk: int) -> Concern:
+    """A kick-off concern of a milestone the user may see; never a guest's."""
+    from planning.models import Concern
+
+    concerns = _with_id(Concern.objects.select_related("raised_by", "answered_by"), pk)
+    return _seen_with_milestone(user, concerns, "milestone", "No such concern.", with_guest=False)
+
+
+def get_story_by_id_for(user: User, pk: int) -> Story:
+    """A story of a milestone the user may see; never a guest's."""
+    from planning.models import Story
+
+    stories = _with_id(Story.objects.select_related("assignee"), pk)
+    return _seen_with_milestone(user, stories, "milestone", "No such story.", with_guest=False)
+
+
+def get_subtask_by_id_for(user: User, pk: int) -> Subtask:
+    """A sub-task of a story the user may see; never a guest's."""
+    from planning.models import Subtask
+
+    subtasks = _with_id(Subtask.objects.select_related("assignee"), pk)
+    return _seen_with_milestone(
+        user, subtasks, "story__milestone", "No such sub-task.", with_guest=False
+    )
+
+
+def notifications_for(user: User) -> QuerySet[Notification]:
+    """The user's own notifications: nobody else's, whatever their role."""
+    from notifications.models import Notification
+
+    if not user.is_authenticated:
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user)
+
+
+def get_notification_by_id_for(user: User, pk: int) -> Notification:
+    """One of the user's own notifications; someone else's is a 404, as a missing one."""
+    return _one(_with_id(notifications_for(user), pk), "No such notification.")
 
 
 def _is_squad_tech_lead(user: User, squad: Squad) -> bool:

@@ -5,6 +5,12 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import PASSWORD
+from tests.test_api_matrix import (
+    as_user,
+    fill,
+    operations,
+    world,  # noqa: F401 (the fixture: one object of each kind)
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +99,11 @@ def test_the_docs_page_uses_only_our_own_static_files(client):
     assert "swagger-ui" in page
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+
+
+def test_options_describes_every_route_without_failing(client, world):  # noqa: F811
+    member = as_user(world["people"]["engineer"])
+    for path in sorted({path for _, path in operations(client)}):
+        answer = member.options(fill(path, world))
+        assert answer.status_code == 200, path
+        assert answer.json()["parses"] == ["application/json"], path

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from planning.models import (
@@ -25,44 +25,9 @@ from planning.workflow import ArtifactStatus, Phase
 User = get_user_model()
 
 
-# Error bodies, as the protocol spec fixes them (for the schema only).
-
-
-class MilestoneErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-@extend_schema_field(
-    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-)
-class DetailField(serializers.Field):
-    """A sentence, or the messages about an unknown's own `detail` field."""
-
-
-class MilestoneInvalidSerializer(serializers.Serializer):
-    """400: `{"field": ["message", …]}` or `{"detail": "…"}`."""
-
-    detail = DetailField(required=False)
-    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
-
-
 class UnmetSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Stable, e.g. `artifact_not_ready:design_spec`.")
     message = serializers.CharField()
-
-
-class GuardRefusedSerializer(serializers.Serializer):
-    """409: a workflow guard refuses, with what is still missing."""
-
-    detail = serializers.CharField()
-    unmet = UnmetSerializer(many=True, required=False)
-
-
-class StaleRevisionSerializer(serializers.Serializer):
-    """412: `If-Match` names a revision that is no longer current."""
-
-    detail = serializers.CharField()
-    current_revision = serializers.IntegerField()
 
 
 # Milestones -----------------------------------------------------------------------

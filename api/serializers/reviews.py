@@ -21,11 +21,11 @@ from planning.models import (
     Verdict,
 )
 from planning.workflow import ArtifactKind
+from squads.access import LARGEST_ID
 
 User = get_user_model()
 
-# Beyond these an id cannot name a row, and a meeting time cannot be put on a calendar.
-LARGEST_ID = 2**63 - 1
+# Beyond these a meeting time cannot be put on a calendar.
 EARLIEST_YEAR, LATEST_YEAR = 1900, 9000
 MEETING_MINUTES = {"min_value": 15, "max_value": 480}
 

@@ -18,20 +18,6 @@ from squads.models import Membership, Squad
 User = get_user_model()
 
 
-# Error bodies, as the protocol spec fixes them (for the schema only).
-
-
-class SquadsErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class SquadsInvalidSerializer(serializers.Serializer):
-    """400: `{"field": ["message", …]}` or `{"detail": "…"}`."""
-
-    detail = serializers.CharField(required=False)
-    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
-
-
 # People ---------------------------------------------------------------------
 
 

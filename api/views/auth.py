@@ -1,3 +1,5 @@
+"""Trading a username and password for an API token."""
+
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -5,7 +7,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
+
+from api.schema import answers
+from api.views.base import ApiView, valid
 
 
 class TokenRequest(serializers.Serializer):
@@ -13,7 +17,7 @@ class TokenRequest(serializers.Serializer):
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
-class ObtainToken(APIView):
+class ObtainToken(ApiView):
     """Trade a username and password for the token that authenticates API calls."""
 
     authentication_classes = []
@@ -23,22 +27,15 @@ class ObtainToken(APIView):
 
     @extend_schema(
         request=TokenRequest,
-        responses={
-            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
-            400: inline_serializer("TokenError", {"detail": serializers.CharField()}),
-            429: inline_serializer("Throttled", {"detail": serializers.CharField()}),
-        },
+        responses=answers(
+            {200: inline_serializer("TokenResponse", {"token": serializers.CharField()})}, 400, 429
+        ),
         auth=[],
     )
     def post(self, request):
-        data = TokenRequest(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = valid(TokenRequest, request.data)
         # The plain request: the login throttle (django-axes) marks it when it refuses.
-        user = authenticate(
-            request._request,
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
-        )
+        user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
             return Response(
                 {"detail": "Unable to log in with these credentials."},

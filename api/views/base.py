@@ -1,0 +1,69 @@
+"""The one kind of view the API is made of.
+
+Each view is a `GenericAPIView` with one handler per HTTP method, documented
+by `@extend_schema` on that handler, its responses through `api.schema.answers`.
+The handler fetches what its URL names through `squads.access` (so what the
+caller may not see is a 404), checks the input with a serializer, and leaves
+every change to the services. From DRF's generic view it takes pagination and
+django-filter, which `page` applies to a list.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError
+from rest_framework.metadata import SimpleMetadata
+from rest_framework.response import Response
+
+
+class Metadata(SimpleMetadata):
+    """OPTIONS: the view's name, description and media types.
+
+    What each method takes is in the OpenAPI schema; DRF's guess at it, from a
+    view's one `serializer_class`, does not fit views with a serializer per method.
+    """
+
+    def determine_actions(self, request, view):
+        return {}
+
+
+class ApiView(generics.GenericAPIView):
+    # No docstring here: the schema would give it to every operation as its description.
+    filterset_class = None
+    metadata_class = Metadata
+
+    @property
+    def filter_backends(self) -> list:
+        """django-filter for a list that names its `filterset_class`; nothing otherwise."""
+        return [DjangoFilterBackend] if self.filterset_class else []
+
+    def get_queryset(self):
+        # Only the schema asks, for the model a `filterset_class` filters: the rows
+        # themselves are fetched in each handler, through squads.access.
+        return self.filterset_class._meta.model.objects.none()
+
+    def page(self, rows, serializer_class) -> Response:
+        """One page of `rows`, filtered by the view's `filterset_class` if it has one."""
+        page = self.paginate_queryset(self.filter_queryset(rows))
+        return self.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def valid(serializer_class, data, **kwargs) -> dict:
+    """`data` checked by an input serializer: its validated data, or a 400."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def named_in_body(field: str, fetch, *args):
+    """An object the body names, fetched through squads.access by `fetch(*args)`.
+
+    One the caller may not see is the same 400 on the field as one that does
+    not exist: the 404's own sentence ("No such project.").
+    """
+    try:
+        return fetch(*args)
+    except Http404 as missing:
+        raise ValidationError({field: [str(missing)]}) from None

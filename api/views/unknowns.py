@@ -1,0 +1,203 @@
+"""Unknowns of a milestone, and the deferrals the principal engineer decides.
+
+Objects are fetched through squads.access, so what the caller may not see
+answers 404 (a guest of a review too); every change goes through
+planning.services, which checks the caller's role and the rules.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from api.schema import answers
+from api.serializers.milestones import (
+    DeferralCreateSerializer,
+    DeferralDecisionSerializer,
+    DeferralSerializer,
+    ResolveSerializer,
+    UnknownCreateSerializer,
+    UnknownSerializer,
+    UnknownUpdateSerializer,
+)
+from api.views.base import ApiView, valid
+from planning import fragments, services
+from planning.fragments import fragment_key
+from planning.models import DeferralRequest, Milestone, Unknown
+from planning.state import unknowns_fingerprint
+from squads import access
+from squads.access import Action
+
+
+def _pending_deferral():
+    return Exists(
+        DeferralRequest.objects.filter(
+            unknown=OuterRef("pk"), status=DeferralRequest.Status.PENDING
+        )
+    )
+
+
+def _unknown_body(unknown: Unknown) -> dict:
+    unknown.deferral_pending = DeferralRequest.objects.filter(
+        unknown=unknown, status=DeferralRequest.Status.PENDING
+    ).exists()
+    return UnknownSerializer(unknown).data
+
+
+def _unknowns(milestone: Milestone):
+    return (
+        milestone.unknowns.with_priority_rank()
+        .annotate(deferral_pending=_pending_deferral())
+        .order_by("priority_rank", "number")
+    )
+
+
+# Unknowns -------------------------------------------------------------------------------
+
+
+class UnknownFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=[*Unknown.Status.choices, ("unsettled", "Neither resolved nor deferred")],
+        method="by_status",
+    )
+    priority = django_filters.ChoiceFilter(choices=Unknown.Priority.choices)
+    owner = django_filters.CharFilter(
+        method="by_owner", help_text="A user id, or `none` for unknowns without an owner."
+    )
+
+    class Meta:
+        model = Unknown
+        fields = ["status", "priority", "owner"]
+
+    def by_status(self, queryset, name, value):
+        if value == "unsettled":
+            return queryset.unsettled()
+        return queryset.filter(status=value)
+
+    def by_owner(self, queryset, name, value):
+        value = value.strip()
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        if not value.isascii() or not value.isdigit() or len(value) > 18:
+            raise ValidationError({"owner": ["Give a user id or `none`."]})
+        return queryset.filter(owner_id=int(value))
+
+
+class UnknownList(ApiView):
+    filterset_class = UnknownFilter
+
+    @extend_schema(
+        summary="The unknowns of a milestone, by priority",
+        responses=answers({200: UnknownSerializer(many=True)}, 400, 401, 404),
+    )
+    def get(self, request, pk: int):
+        # One page of unknowns, from the cache while the milestone's unknowns and their
+        # deferral requests are as they were (planning.state) for this very query.
+        milestone = access.get_milestone_by_id_for(request.user, pk)
+        fingerprint = unknowns_fingerprint(milestone)
+        key = fragment_key("api-unknowns", fingerprint, request.build_absolute_uri())
+        body = fragments.store().get(key) if fingerprint else None
+        if body is None:
+            # Rows as dicts: the serializer reads them as it reads an Unknown.
+            body = self.page(_unknowns(milestone).values(), UnknownSerializer).data
+            if fingerprint:
+                fragments.store().set(key, body, fragments.SECONDS)
+        return Response(body)
+
+    @extend_schema(
+        summary="Add an unknown (squad members)",
+        request=UnknownCreateSerializer,
+        responses=answers({201: UnknownSerializer}, 400, 401, 403, 404),
+    )
+    def post(self, request, pk: int):
+        milestone = access.get_milestone_by_id_for(request.user, pk)
+        access.require(request.user, Action.EDIT_UNKNOWN, milestone)
+        data = valid(UnknownCreateSerializer, request.data)
+        unknown = services.add_unknown(request.user, milestone, **data)
+        return Response(_unknown_body(unknown), status=status.HTTP_201_CREATED)
+
+
+class UnknownDetail(ApiView):
+    @extend_schema(summary="An unknown", responses=answers({200: UnknownSerializer}, 401, 404))
+    def get(self, request, pk: int):
+        return Response(_unknown_body(access.get_unknown_by_id_for(request.user, pk)))
+
+    @extend_schema(
+        summary="Change an unknown (squad members); resolve and defer have their own actions",
+        request=UnknownUpdateSerializer,
+        responses=answers({200: UnknownSerializer}, 400, 401, 403, 404),
+    )
+    def patch(self, request, pk: int):
+        unknown = access.get_unknown_by_id_for(request.user, pk)
+        access.require(request.user, Action.EDIT_UNKNOWN, unknown.milestone)
+        changes = valid(UnknownUpdateSerializer, request.data, partial=True)
+        unknown = services.update_unknown(request.user, unknown, **changes)
+        return Response(_unknown_body(unknown))
+
+
+class UnknownResolve(ApiView):
+    @extend_schema(
+        summary="Resolve an unknown (squad members)",
+        request=ResolveSerializer,
+        responses=answers({200: UnknownSerializer}, 400, 401, 403, 404),
+    )
+    def post(self, request, pk: int):
+        unknown = access.get_unknown_by_id_for(request.user, pk)
+        access.require(request.user, Action.EDIT_UNKNOWN, unknown.milestone)
+        resolution = valid(ResolveSerializer, request.data)["resolution"]
+        unknown = services.resolve_unknown(request.user, unknown, resolution)
+        return Response(_unknown_body(unknown))
+
+
+class UnknownDeferral(ApiView):
+    @extend_schema(
+        summary="Ask the principal engineer to defer an unknown (the milestone's tech lead)",
+        request=DeferralCreateSerializer,
+        responses=answers({201: DeferralSerializer}, 400, 401, 403, 404, 409),
+    )
+    def post(self, request, pk: int):
+        unknown = access.get_unknown_by_id_for(request.user, pk)
+        access.require(request.user, Action.REQUEST_DEFERRAL, unknown.milestone)
+        data = valid(DeferralCreateSerializer, request.data)
+        deferral = services.request_deferral(request.user, unknown, **data)
+        return Response(DeferralSerializer(deferral).data, status=status.HTTP_201_CREATED)
+
+
+# Deferrals ---------------------------------------------------------------------------------
+
+
+class DeferralFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=DeferralRequest.Status.choices)
+
+    class Meta:
+        model = DeferralRequest
+        fields = ["status"]
+
+
+class DeferralList(ApiView):
+    filterset_class = DeferralFilter
+
+    @extend_schema(
+        summary="Deferral requests I may see; the principal engineer's queue",
+        responses=answers({200: DeferralSerializer(many=True)}, 400, 401),
+    )
+    def get(self, request):
+        deferrals = access.deferrals_for(request.user).select_related("unknown")
+        return self.page(deferrals.order_by("-created_at", "-id"), DeferralSerializer)
+
+
+class DeferralDecide(ApiView):
+    @extend_schema(
+        summary="Approve or reject a deferral (the project's principal engineer, not the requester)",
+        request=DeferralDecisionSerializer,
+        responses=answers({200: DeferralSerializer}, 400, 401, 403, 404, 409),
+    )
+    def post(self, request, pk: int):
+        deferral = access.get_deferral_by_id_for(request.user, pk)
+        data = valid(DeferralDecisionSerializer, request.data)
+        decided = services.decide_deferral(request.user, deferral, **data)
+        return Response(DeferralSerializer(decided).data)
