@@ -29,6 +29,7 @@ from api.serializers.squads import (
     UserBriefSerializer,
 )
 from api.views.base import ApiView, named_in_body, valid
+from notifications.models import Notification
 from notifications.services import mark_read
 from planning import services as planning_services
 from planning.models import Project
