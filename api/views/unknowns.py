@@ -61,7 +61,7 @@ def _unknowns(milestone: Milestone):
 
 class UnknownFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
-        choices=[*Unknown.Status.choices, ("unsettled", "Neither resolved nor deferred")],
+        choices=Unknown.STATUS_FILTERS,
         method="by_status",
     )
     priority = django_filters.ChoiceFilter(choices=Unknown.Priority.choices)
@@ -74,9 +74,7 @@ class UnknownFilter(django_filters.FilterSet):
         fields = ["status", "priority", "owner"]
 
     def by_status(self, queryset, name, value):
-        if value == "unsettled":
-            return queryset.unsettled()
-        return queryset.filter(status=value)
+        return queryset.with_status(value)
 
     def by_owner(self, queryset, name, value):
         value = value.strip()
