@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api.views.milestones import UNKNOWN_LIST
 from planning import services
 from planning.models import (
     Activity,
@@ -26,11 +27,16 @@ from planning.models import (
     Unknown,
     Verdict,
 )
-from planning.state import milestone_fingerprint, review_fingerprint, unknowns_fingerprint
+from planning.views.milestones import MILESTONE_PAGE
+from planning.views.reviews import REVIEW_PAGE
 from squads.models import Membership
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+milestone_fingerprint = MILESTONE_PAGE.fingerprint
+review_fingerprint = REVIEW_PAGE.fingerprint
+unknowns_fingerprint = UNKNOWN_LIST.fingerprint
 
 
 @pytest.fixture

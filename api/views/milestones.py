@@ -50,7 +50,7 @@ from api.serializers.milestones import (
 )
 from planning import fragments, services
 from planning.exceptions import EditConflict
-from planning.fragments import fragment_key
+from planning.fragments import page_key
 from planning.models import (
     Activity,
     Artifact,
@@ -60,7 +60,7 @@ from planning.models import (
     Unknown,
 )
 from planning.packet import design_packet
-from planning.state import unknowns_fingerprint
+from planning.state import UNKNOWNS_OF_MILESTONE, CachedPage, Rows
 from planning.workflow import ARTIFACT_KINDS, ArtifactStatus, Phase
 from squads import access
 from squads.access import Action
@@ -465,6 +465,15 @@ class UnknownFilter(django_filters.FilterSet):
         return queryset.filter(owner_id=int(value))
 
 
+# Every row the list shows: it is cached under their fingerprint.
+UNKNOWN_LIST = CachedPage(
+    "api-unknowns",
+    Rows("planning.Unknown", "milestone_id = %(m)s"),
+    Rows("planning.DeferralRequest", f"unknown_id IN ({UNKNOWNS_OF_MILESTONE})"),
+    params=lambda milestone: {"m": milestone.pk},
+)
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="The unknowns of a milestone, by priority",
@@ -495,14 +504,16 @@ class UnknownList(generics.ListCreateAPIView):
         """One page of unknowns, from the cache while the milestone's unknowns and their
         deferral requests are as they were (planning.state) for this very query."""
         self.milestone = _milestone(request.user, kwargs["pk"])
-        fingerprint = unknowns_fingerprint(self.milestone)
-        key = fragment_key("api-unknowns", fingerprint, request.build_absolute_uri())
-        body = fragments.store().get(key) if fingerprint else None
+        fingerprint = UNKNOWN_LIST.fingerprint(self.milestone)
+        key = page_key(
+            UNKNOWN_LIST, fingerprint, viewer=None, extra=(request.build_absolute_uri(),)
+        )
+        body = fragments.store().get(key) if key else None
         if body is None:
             # Rows as dicts: the serializer reads them as it reads an Unknown.
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values())
             body = self.get_paginated_response(self.get_serializer(page, many=True).data).data
-            if fingerprint:
+            if key:
                 fragments.store().set(key, body, fragments.SECONDS)
         return Response(body)
 
