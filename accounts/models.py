@@ -1,23 +1,5 @@
-import time
-
 from django.contrib.auth.models import AbstractUser
-from django.core.cache import cache
-from django.db import models, transaction
-
-NAMES_VERSION_KEY = "accounts:names-version"
-
-
-def names_version() -> int:
-    """A number that changes whenever someone's shown name may have changed.
-
-    Cached page fragments that show people's names put it in their keys. A
-    lost entry comes back as a new number, never an old one.
-    """
-    return cache.get_or_set(NAMES_VERSION_KEY, time.time_ns, None)
-
-
-def _names_changed() -> None:
-    transaction.on_commit(lambda: cache.set(NAMES_VERSION_KEY, time.time_ns(), None))
+from django.db import models
 
 
 class User(AbstractUser):
@@ -41,17 +23,6 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name
-
-    def save(self, *args, **kwargs) -> None:
-        super().save(*args, **kwargs)
-        fields = kwargs.get("update_fields")
-        if fields is None or {"full_name", "username"} & set(fields):
-            _names_changed()
-
-    def delete(self, *args, **kwargs):
-        deleted = super().delete(*args, **kwargs)
-        _names_changed()  # their comments now read "Someone"
-        return deleted
 
     @property
     def display_name(self) -> str:

@@ -164,7 +164,7 @@ CACHES = {
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Refuses a login while its account or its client address is throttled.
-    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Throttled logins (HTML and the API's token): after LOGIN_FAILURE_LIMIT wrong

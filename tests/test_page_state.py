@@ -9,10 +9,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
+from api.views.unknowns import UNKNOWN_LIST
 from planning import services
 from planning.models import (
     Activity,
@@ -26,11 +31,18 @@ from planning.models import (
     Unknown,
     Verdict,
 )
-from planning.state import milestone_fingerprint, review_fingerprint, unknowns_fingerprint
+from planning.views.milestones import MILESTONE_PAGE
+from planning.views.reviews import REVIEW_PAGE
 from squads.models import Membership
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+User = get_user_model()
+
+milestone_fingerprint = MILESTONE_PAGE.fingerprint
+review_fingerprint = REVIEW_PAGE.fingerprint
+unknowns_fingerprint = UNKNOWN_LIST.fingerprint
 
 
 @pytest.fixture
@@ -51,7 +63,8 @@ def test_one_query_and_the_same_answer_while_nothing_changes(milestone):
     assert first and first == milestone_fingerprint(milestone)
 
 
-def test_every_kind_of_change_on_the_page_changes_it(milestone, tech_lead, engineer):
+def test_every_kind_of_change_on_the_page_changes_it(milestone, tech_lead):
+    engineer = UserFactory()  # not a member: the page does not show them until they own an unknown
     seen = [milestone_fingerprint(milestone)]
 
     def changed() -> bool:
@@ -90,6 +103,14 @@ def test_every_kind_of_change_on_the_page_changes_it(milestone, tech_lead, engin
         min_review_approvals=3
     )
     assert changed(), "the squad's settings"
+    User.objects.filter(pk=engineer.pk).update(full_name="Erin Bulk")
+    assert not changed(), "a rename of someone the page does not show yet"
+    Unknown.objects.filter(pk=unknown.pk).update(owner=engineer)
+    assert changed(), "an owner"
+    User.objects.filter(pk=engineer.pk).update(full_name="Erin Bulk Again")
+    assert changed(), "the owner renamed by a bulk update, bypassing save()"
+    User.objects.filter(pk=tech_lead.pk).update(username="tess2")
+    assert changed(), "the tech lead renamed"
     Unknown.objects.filter(pk=unknown.pk).delete()
     assert changed(), "an unknown deleted"
 
@@ -185,6 +206,19 @@ def test_the_review_page_shows_a_comment_written_behind_the_services_back(
     assert "Imported remark." in client.get(review.get_absolute_url()).content.decode()
 
 
+def test_a_comment_changed_in_bulk_shows_in_its_thread(client_for, review, engineer):
+    """Threads are cached under their own fingerprints: a change that leaves `updated_at`
+    as it was still shows."""
+    comment = services.add_comment(engineer, review, body="Typo in the title.")
+    client = client_for(engineer)
+    badge = '<span class="badge badge-ready">resolved</span>'
+    assert badge not in client.get(review.get_absolute_url()).content.decode()
+
+    Comment.objects.filter(pk=comment.pk).update(resolved=True)
+
+    assert badge in client.get(review.get_absolute_url()).content.decode()
+
+
 # The API's list of unknowns -------------------------------------------------------------
 
 
@@ -222,3 +256,102 @@ def test_the_api_list_answers_each_query_for_itself_and_shows_each_change(
     Unknown.objects.filter(milestone=milestone, number=1).update(title="Renamed in bulk")
     assert titles("?page_size=2") == ["Renamed in bulk", "Unknown 1"]
     assert client.get(base + "?status=nonsense").status_code == 400
+
+
+# People's names ---------------------------------------------------------------------------
+# Names live in accounts_user; the fingerprints cover the users a page shows, so a
+# rename shows at once, bulk or not, in every process.
+
+
+def test_a_bulk_rename_shows_on_the_next_view_of_the_milestone_page(
+    client_for, milestone, tech_lead, engineer
+):
+    services.add_unknown(tech_lead, milestone, title="Which HSM?", owner=engineer)
+    Story.objects.create(milestone=milestone, number=1, title="Vault client", assignee=engineer)
+    client = client_for(engineer)
+    page = client.get(milestone.get_absolute_url()).content.decode()
+    assert page.count(engineer.display_name) >= 2  # owner and assignee
+
+    User.objects.filter(pk=engineer.pk).update(full_name="Erin Bulk")
+    User.objects.filter(pk=tech_lead.pk).update(full_name="Tess Bulk")
+
+    page = client.get(milestone.get_absolute_url()).content.decode()
+    rows = page.split('id="unknowns"', 1)[1].split("</table>", 1)[0]
+    stories = page.split("Vault client", 1)[1]
+    assert "Erin Bulk" in rows and "Erin Bulk" in stories
+    assert "Tech lead Tess Bulk" in page
+
+
+def test_a_bulk_rename_shows_on_the_next_view_of_the_review_page(
+    client_for, review, tech_lead, engineer
+):
+    services.add_comment(engineer, review, body="Where is the vault?")
+    client = client_for(tech_lead)
+    assert engineer.display_name in client.get(review.get_absolute_url()).content.decode()
+
+    User.objects.filter(pk=engineer.pk).update(full_name="Erin Bulk")
+
+    page = client.get(review.get_absolute_url()).content.decode()
+    thread = page.split('id="thread-general"', 1)[1]
+    assert "Erin Bulk" in thread.split("Where is the vault?", 1)[0]
+
+
+def test_a_bulk_rename_shows_in_the_unknown_rows(client_for, milestone, tech_lead, engineer):
+    """The unknowns page is not cached whole: its rows come from their own cache."""
+    services.add_unknown(tech_lead, milestone, title="Which HSM?", owner=engineer)
+    client = client_for(tech_lead)
+    url = reverse("planning:unknown-list", kwargs=milestone.url_kwargs())
+    assert engineer.display_name in client.get(url).content.decode()
+
+    User.objects.filter(pk=engineer.pk).update(full_name="Erin Bulk")
+
+    rows = client.get(url).content.decode().split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert "Erin Bulk" in rows
+
+
+@pytest.fixture
+def process():
+    """Switch to the caches of one of two processes, each with its own memory, as two
+    web workers have without CACHE_URL."""
+    started: set[str] = set()
+
+    def caches_of(name: str):
+        local = "django.core.cache.backends.locmem.LocMemCache"
+        own = override_settings(
+            CACHES={
+                alias: {"BACKEND": local, "LOCATION": f"process-{name}-{alias}"}
+                for alias in ("default", "fragments")
+            }
+        )
+        if name not in started:
+            started.add(name)
+            with own:
+                for each in caches.all():
+                    each.clear()
+        return own
+
+    return caches_of
+
+
+def test_two_processes_show_a_rename_made_in_either(
+    client_for, process, milestone, review, tech_lead, engineer
+):
+    services.add_unknown(tech_lead, milestone, title="Which HSM?", owner=engineer)
+    services.add_comment(engineer, review, body="Where is the vault?")
+    client = client_for(tech_lead)
+
+    def pages(name: str) -> list[str]:
+        with process(name):
+            return [
+                client.get(url).content.decode()
+                for url in (milestone.get_absolute_url(), review.get_absolute_url())
+            ]
+
+    for name in ("a", "b"):
+        assert all(engineer.display_name in page for page in pages(name))
+    with process("a"):
+        engineer.full_name = "Erin Renamed"
+        engineer.save()
+
+    for name in ("b", "a"):
+        assert all("Erin Renamed" in page for page in pages(name)), name

@@ -26,9 +26,9 @@ from api.serializers.milestones import (
 )
 from api.views.base import ApiView, valid
 from planning import fragments, services
-from planning.fragments import fragment_key
+from planning.fragments import page_key
 from planning.models import DeferralRequest, Milestone, Unknown
-from planning.state import unknowns_fingerprint
+from planning.state import UNKNOWNS_OF_MILESTONE, CachedPage, Rows
 from squads import access
 from squads.access import Action
 
@@ -85,6 +85,15 @@ class UnknownFilter(django_filters.FilterSet):
         return queryset.filter(owner_id=int(value))
 
 
+# Every row the list shows: it is cached under their fingerprint.
+UNKNOWN_LIST = CachedPage(
+    "api-unknowns",
+    Rows("planning.Unknown", "milestone_id = %(m)s"),
+    Rows("planning.DeferralRequest", f"unknown_id IN ({UNKNOWNS_OF_MILESTONE})"),
+    params=lambda milestone: {"m": milestone.pk},
+)
+
+
 class UnknownList(ApiView):
     filterset_class = UnknownFilter
 
@@ -96,13 +105,15 @@ class UnknownList(ApiView):
         # One page of unknowns, from the cache while the milestone's unknowns and their
         # deferral requests are as they were (planning.state) for this very query.
         milestone = access.get_milestone_by_id_for(request.user, pk)
-        fingerprint = unknowns_fingerprint(milestone)
-        key = fragment_key("api-unknowns", fingerprint, request.build_absolute_uri())
-        body = fragments.store().get(key) if fingerprint else None
+        fingerprint = UNKNOWN_LIST.fingerprint(milestone)
+        key = page_key(
+            UNKNOWN_LIST, fingerprint, viewer=None, extra=(request.build_absolute_uri(),)
+        )
+        body = fragments.store().get(key) if key else None
         if body is None:
             # Rows as dicts: the serializer reads them as it reads an Unknown.
             body = self.page(_unknowns(milestone).values(), UnknownSerializer).data
-            if fingerprint:
+            if key:
                 fragments.store().set(key, body, fragments.SECONDS)
         return Response(body)
 

@@ -19,7 +19,13 @@ from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
 from planning.fragments import page_content
 from planning.models import DesignReview, Milestone
-from planning.state import milestone_fingerprint
+from planning.state import (
+    AROUND_MILESTONE,
+    UNKNOWNS_OF_MILESTONE,
+    CachedPage,
+    Rows,
+    milestone_params,
+)
 from planning.workflow import ON_NEED_KINDS, FixedOn, Phase, Unmet
 from squads import access
 from squads.access import Action
@@ -201,6 +207,25 @@ def milestone_detail(
     )
 
 
+# Every row `milestone_context` shows: the page is cached under their fingerprint.
+MILESTONE_PAGE = CachedPage(
+    "milestone",
+    *AROUND_MILESTONE,
+    Rows("planning.Unknown", "milestone_id = %(m)s", people=("owner_id",)),
+    Rows("planning.DeferralRequest", f"unknown_id IN ({UNKNOWNS_OF_MILESTONE})"),
+    Rows("planning.DesignReview", "milestone_id = %(m)s"),
+    Rows("planning.KickoffMeeting", "milestone_id = %(m)s"),
+    Rows("planning.Concern", "milestone_id = %(m)s"),
+    Rows("planning.BreakoutSession", "milestone_id = %(m)s"),
+    Rows("planning.Story", "milestone_id = %(m)s", people=("assignee_id",)),
+    Rows(
+        "planning.Subtask", "story_id IN (SELECT id FROM planning_story WHERE milestone_id = %(m)s)"
+    ),
+    Rows("planning.Activity", "milestone_id = %(m)s", log=True),
+    params=milestone_params,
+)
+
+
 def milestone_content_html(request: HttpRequest, milestone: Milestone) -> str:
     """The page's content as it stands, from the cache while nothing on it changed.
 
@@ -208,9 +233,10 @@ def milestone_content_html(request: HttpRequest, milestone: Milestone) -> str:
     """
     return page_content(
         request,
+        MILESTONE_PAGE,
+        milestone,
         "planning/includes/milestone_content.html",
         lambda: milestone_context(request, milestone),
-        milestone_fingerprint(milestone),
         timezone.localdate(),
     )
 

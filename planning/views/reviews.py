@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,15 +13,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import names_version
 from planning import services, workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.forms import ReviewForm
-from planning.fragments import cached_fragments, csrf_secret, fragment_key, page_content
+from planning.fragments import cached_fragments, page_content, page_key
 from planning.markdown import render_markdown_many
 from planning.models import Comment, DesignReview, Milestone, Verdict
-from planning.state import review_fingerprint
+from planning.state import AROUND_MILESTONE, CachedPage, Rows, review_params
 from squads import access
 from squads.access import Action
 from squads.views import add_service_errors
@@ -87,33 +85,44 @@ def _comment_url(review: DesignReview) -> str:
     )
 
 
+# A thread shows its comments and their authors; each thread's fingerprint covers its own.
+REVIEW_THREADS = CachedPage(
+    "review-thread",
+    Rows("planning.Comment", "review_id = %(r)s", people=("author_id",)),
+    params=lambda review: {"r": review.pk},
+    per="artifact_kind",
+)
+
+
 def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) -> dict[str, str]:
     """The HTML of each thread (artifact kind, or "" for the general one).
 
     A review page shows every comment with its forms, hundreds of them, and
     most views are the same people reloading or polling while little changes.
-    A thread is cached under its comments' count and latest change, the
-    review, and the viewer (what they may do, and their CSRF secret, from
-    which the forms' tokens are made), so only a thread that changed is read
-    from the database and rendered again.
+    A thread is cached under the fingerprint of its comments and their
+    authors, the review, and the viewer (what they may do, and their CSRF
+    secret, from which the forms' tokens are made), so only a thread that
+    changed is read from the database and rendered again.
     """
-    versions = {
-        row["artifact_kind"]: (row["count"], row["last"].isoformat())
-        for row in review.comments.order_by()
-        .values("artifact_kind")
-        .annotate(count=Count("id"), last=Max("updated_at"))
-    }
+    versions = REVIEW_THREADS.fingerprints(review)
     milestone = review.milestone
     common = (
         review.pk, review.round, review.status, milestone.tech_lead_id, milestone.number,
-        milestone.project.slug, milestone.project.squad.slug, names_version(),
-        request.user.pk, csrf_secret(request),
+        milestone.project.slug, milestone.project.squad.slug,
     )  # fmt: skip
-    keys = {k: fragment_key("review-thread", *common, k, versions.get(k)) for k in kinds}
+    keys = {
+        k: page_key(
+            REVIEW_THREADS,
+            None if versions is None else versions.get(k, ""),
+            viewer=request,
+            extra=(*common, k),
+        )
+        for k in kinds
+    }
 
     def render(missing: list[str]) -> dict[str, str]:
         threads = {}
-        if any(k in versions for k in missing):
+        if versions is None or any(k in versions for k in missing):
             comments = review.comments.filter(artifact_kind__in=missing).select_related("author")
             threads = _threads(list(comments.order_by("created_at", "id")))
         template = get_template("planning/includes/review_thread_items.html")
@@ -178,15 +187,28 @@ def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict
     }
 
 
+# Every row `_review_context` shows, its threads' included: the page is cached under their fingerprint.
+REVIEW_PAGE = CachedPage(
+    "review",
+    *AROUND_MILESTONE,
+    Rows("planning.DesignReview", "id = %(r)s"),
+    Rows("planning.DesignReview_invitees", "designreview_id = %(r)s", people=("user_id",)),
+    Rows("planning.Comment", "review_id = %(r)s", people=("author_id",)),
+    Rows("planning.Verdict", "review_id = %(r)s", people=("reviewer_id",)),
+    params=review_params,
+)
+
+
 @login_required
 def review_detail(request, squad_slug, project_slug, number, round) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     milestone = review.milestone
     content = page_content(
         request,
+        REVIEW_PAGE,
+        review,
         "planning/includes/review_content.html",
         lambda: _review_context(request, review),
-        review_fingerprint(review),
     )
     return render(
         request,

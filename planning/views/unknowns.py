@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from accounts.models import names_version
 from planning import services
 from planning.exceptions import DeferralConflict
 from planning.forms import (
@@ -25,9 +24,10 @@ from planning.forms import (
     UnknownEditForm,
     UnknownRowForm,
 )
-from planning.fragments import cached_fragments, fragment_key, row_state
+from planning.fragments import cached_fragments, page_key, row_state
 from planning.markdown import render_markdown
 from planning.models import DeferralRequest, Milestone, Unknown
+from planning.state import CachedPage, Rows
 from squads import access
 from squads.access import Action
 from squads.views import add_service_errors
@@ -91,18 +91,28 @@ def unknowns_table(milestone: Milestone, params=None) -> dict:
     }
 
 
+# The rows show what `unknowns_table` loads in its one query, which is their key.
+UNKNOWN_ROWS = CachedPage(
+    "unknown-rows",
+    Rows("planning.Unknown", people=("owner_id",)),
+    Rows("planning.DeferralRequest"),
+)
+
+
 def unknown_rows_html(milestone: Milestone, unknowns: list[Unknown], *, may_add: bool) -> str:
     """The table rows of `unknowns` (from `unknowns_table`), cached under all they show.
 
-    The key holds every field a row shows and what the rows compute (pending
-    deferral, overdue), so any change to what a row shows makes a new key.
-    The rows hold no form and nothing of the viewer but whether they may
-    edit, so everyone in the squad shares them.
+    The key holds every field a row shows, its owner's name, and what the
+    rows compute (pending deferral, overdue), all loaded by the table's one
+    query, so any change to what a row shows makes a new key. The rows hold no form and
+    nothing of the viewer but whether they may edit, so everyone in the
+    squad shares them.
     """
-    key = fragment_key(
-        "unknown-rows", milestone.pk, milestone.number, milestone.project.slug,
-        milestone.project.squad.slug, may_add, names_version(),
-        row_state(unknowns, ["id", *ROW_FIELDS], "deferral_pending", "overdue"),
+    shown = row_state(unknowns, ["id", *ROW_FIELDS], "deferral_pending", "overdue")
+    key = page_key(
+        UNKNOWN_ROWS, shown, viewer=None,
+        extra=(milestone.pk, milestone.number, milestone.project.slug,
+               milestone.project.squad.slug, may_add),
     )  # fmt: skip
 
     def render(missing: list[str]) -> dict[str, str]:
