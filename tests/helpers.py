@@ -154,6 +154,7 @@ def assert_not_found_page(response, *hidden: str) -> None:
     """The plain 404 page, and none of `hidden` (titles, names) in it."""
     assert response.status_code == 404, response.status_code
     page = response.content.decode()
+    assert "There is nothing here" in page
     for text in hidden:
         assert text not in page and escape(text) not in page, f"the 404 shows {text!r}"
 
