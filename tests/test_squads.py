@@ -12,6 +12,7 @@ from django.utils.html import escape
 from squads import services
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
+from tests.helpers import assert_not_found_page
 
 pytestmark = pytest.mark.django_db
 
@@ -449,6 +450,7 @@ def test_change_role_of_someone_outside_the_squad_is_404(client_for, squad, tech
 
     assert response.status_code == 404
     assert not Membership.objects.filter(squad=squad, user=outsider).exists()
+    assert_not_found_page(response, outsider.full_name)
 
 
 def test_remove_member_get_asks_for_confirmation_and_removes_nothing(
