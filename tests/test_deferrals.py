@@ -177,6 +177,13 @@ def test_the_tech_lead_asks_through_the_page(client_for, unknown, tech_lead):
 
     assert response.status_code == 302
     assert response["Location"] == unknown.get_absolute_url()
+    asked = DeferralRequest.objects.get(unknown=unknown)
+    assert (asked.status, asked.reason, asked.defer_until, asked.requested_by) == (
+        "pending",
+        "Later.",
+        "M3",
+        tech_lead,
+    )
     page = client_for(tech_lead).get(unknown.get_absolute_url()).content.decode()
     assert "deferral pending" in page
 
