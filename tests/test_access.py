@@ -186,9 +186,12 @@ def test_member_without_tech_lead_role_gets_403_on_member_settings_and_project_c
 
 
 def test_403_page_says_why(client_for, squad, engineer):
+    before = squad_state(squad)
+
     response = client_for(engineer).post(url("squads:member-add"), {"user": "eli", "role": "x"})
 
     assert response.status_code == 403
+    assert squad_state(squad) == before
     assert "Only the squad&#x27;s tech leads manage members." in response.content.decode()
 
 

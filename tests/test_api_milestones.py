@@ -390,6 +390,11 @@ def test_a_save_that_loses_the_conditional_write_answers_412(
     answer = api(engineer).patch(artifact_url(milestone), {"body": "Mine."}, HTTP_IF_MATCH='"0"')
     assert answer.status_code == 412
     assert answer.json()["current_revision"] == 1
+    # "Theirs" ran inside our request's transaction here, so it was rolled back with it;
+    # what matters is that "Mine." was not written over it.
+    spec = artifact_of(milestone, "design_spec")
+    assert spec.body != "Mine."
+    assert not ArtifactRevision.objects.filter(artifact=spec, body="Mine.").exists()
 
 
 def test_a_body_change_without_if_match_answers_400(milestone, engineer):
