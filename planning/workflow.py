@@ -317,7 +317,7 @@ def kickoff_done(facts: MilestoneFacts) -> list[Unmet]:
             Unmet(
                 "concerns_open",
                 f"{n} concern{'s' if n != 1 else ''} or question{'s' if n != 1 else ''} "
-                "from the kick-off still need an answer.",
+                f"from the kick-off still need{'s' if n == 1 else ''} an answer.",
                 fixed_on=KICKOFF,
             )
         )
@@ -327,11 +327,15 @@ def kickoff_done(facts: MilestoneFacts) -> list[Unmet]:
 def stories_broken_out(facts: MilestoneFacts) -> list[Unmet]:
     """Guard: the squad's breakout mode is honoured.
 
-    Meeting mode: the breakout session was held and every story has a sub-task.
-    Engineer mode: every claimed story has a sub-task.
+    Both: at least one story. Meeting mode: the breakout session was held and every
+    story has a sub-task. Engineer mode: every claimed story has a sub-task.
     """
     unmet = []
     meeting = facts.breakout_mode == BreakoutMode.MEETING
+    if not facts.stories:
+        unmet.append(
+            Unmet("no_stories", "Write at least one story of the work.", fixed_on=BREAKOUT)
+        )
     if meeting and not facts.breakout_held:
         unmet.append(Unmet("breakout_not_held", "Hold the breakout session.", fixed_on=BREAKOUT))
     for story in facts.stories:

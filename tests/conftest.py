@@ -4,6 +4,9 @@ Tests marked `postgres`, `redis` or `browser` need PostgreSQL (DATABASE_URL),
 Redis (CELERY_BROKER_URL) or Debian's chromium. Without them, and with CI
 unset, they are left out and one line says how many and how to provide them.
 With CI set they always run, and a missing service fails them.
+
+Tests marked `database_free` (the workflow's guards on plain data) must not
+ask for the database; one that does is refused at collection.
 """
 
 from __future__ import annotations
@@ -40,7 +43,33 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "database_free: runs on plain data; asking for the database is an error"
+    )
+
+
+def _refuse_database_in_database_free_tests(items: list[pytest.Item]) -> None:
+    wrong = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("database_free")
+        and (
+            item.get_closest_marker("django_db")
+            or DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        )
+    ]
+    if wrong:
+        raise pytest.UsageError(
+            "These tests are marked database_free but ask for the database: " + ", ".join(wrong)
+        )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _refuse_database_in_database_free_tests(items)
     available = {name: check() for name, (check, _) in NEEDS.items()}
     if in_ci():
         missing = [name for name, ok in available.items() if not ok]

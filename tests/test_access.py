@@ -19,6 +19,7 @@ from squads import access
 from squads.access import Action
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
+from tests.helpers import assert_forbidden_page, assert_not_found_page
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +138,8 @@ def test_get_on_a_post_only_member_url_is_405_whether_or_not_the_squad_exists(
     missing = client.get(url(name, squad_slug="no-such-squad", user_id=engineer.pk))
 
     assert existing.status_code == missing.status_code == 405
+    assert existing["Allow"] == missing["Allow"] == "POST"
+    assert existing.content == missing.content
 
 
 def test_outsider_does_not_see_the_squad_in_the_squad_list(client_for, outsider, squad):
@@ -150,7 +153,7 @@ def test_outsider_does_not_see_the_squad_in_the_squad_list(client_for, outsider,
 def test_guest_who_is_not_principal_gets_404_on_the_project(client_for, guest, project):
     response = client_for(guest).get(project.get_absolute_url())
 
-    assert response.status_code == 404
+    assert_not_found_page(response, "Card Vault", "Payments")
 
 
 # Members without the tech-lead role ------------------------------------------
@@ -183,9 +186,12 @@ def test_member_without_tech_lead_role_gets_403_on_member_settings_and_project_c
 
 
 def test_403_page_says_why(client_for, squad, engineer):
+    before = squad_state(squad)
+
     response = client_for(engineer).post(url("squads:member-add"), {"user": "eli", "role": "x"})
 
     assert response.status_code == 403
+    assert squad_state(squad) == before
     assert "Only the squad&#x27;s tech leads manage members." in response.content.decode()
 
 
@@ -193,10 +199,40 @@ def test_403_page_says_why(client_for, squad, engineer):
 def test_member_without_tech_lead_role_may_read_the_squad_and_its_settings(
     request, client_for, squad, persona
 ):
-    client = client_for(request.getfixturevalue(persona))
+    member = request.getfixturevalue(persona)
+    client = client_for(member)
 
-    assert client.get(url("squads:detail")).status_code == 200
-    assert client.get(url("squads:settings")).status_code == 200
+    detail = client.get(url("squads:detail"))
+    settings = client.get(url("squads:settings"))
+
+    assert detail.status_code == 200
+    assert "Payments" in detail.content.decode()
+    assert member.full_name in detail.content.decode()
+    assert settings.status_code == 200
+    # They see the settings, in a form they cannot send.
+    assert (
+        '<input type="text" name="name" value="Payments" maxlength="100" required disabled'
+        in settings.content.decode()
+    )
+
+
+def state_after_tech_lead(name: str, method: str, before: tuple) -> tuple:
+    """What the tech lead's request leaves of `squad_state`: the change the form asks for."""
+    squad_name, memberships, projects = before
+    if method == "get":
+        return before
+    if name == "squads:settings":
+        return "Taken over", memberships, projects
+    if name == "squads:member-role":
+        return squad_name, [("eli", Membership.Role.PRODUCT), ("tess", "tech_lead")], projects
+    if name == "squads:member-remove":
+        return squad_name, [("tess", "tech_lead")], projects
+    if name == "planning:project-create":
+        return squad_name, memberships, sorted([*projects, ("side-door", "Side door")])
+    if name == "planning:project-edit":
+        return squad_name, memberships, [("renamed", "Renamed")]
+    # Adding the tech lead, already a member, changes nothing; the pages take no POST action.
+    return before
 
 
 @pytest.mark.parametrize(("name", "method"), SQUAD_REQUESTS)
@@ -205,12 +241,16 @@ def test_tech_lead_is_not_refused_on_squad_and_project_urls(
 ):
     client = client_for(tech_lead)
     path = url(name, user_id=engineer.pk)
+    before = squad_state(project.squad)
 
     response = (
         client.post(path, form_data(name, tech_lead)) if method == "post" else client.get(path)
     )
 
     assert response.status_code in (200, 302)
+    assert squad_state(project.squad) == state_after_tech_lead(name, method, before)
+    if name == "squads:member-add":
+        assert "tess is already in this squad." in response.content.decode()
 
 
 # The principal engineer ------------------------------------------------------
@@ -226,13 +266,15 @@ def test_principal_sees_the_project_page(client_for, principal, project):
 def test_principal_gets_404_on_the_squad_page(client_for, principal, project):
     response = client_for(principal).get(url("squads:detail"))
 
-    assert response.status_code == 404
+    assert_not_found_page(response, "Payments", "Card Vault")
 
 
 def test_principal_gets_403_on_project_edit(client_for, principal, project):
     response = client_for(principal).get(url("planning:project-edit"))
 
-    assert response.status_code == 403
+    assert_forbidden_page(
+        response, "Only the project's tech lead or the squad's tech leads edit a project."
+    )
 
 
 # Anonymous users -------------------------------------------------------------
@@ -241,11 +283,13 @@ def test_principal_gets_403_on_project_edit(client_for, principal, project):
 @pytest.mark.parametrize(("name", "method"), [(n, m) for n in SQUAD_URLS for m in ("get", "post")])
 def test_anonymous_user_is_redirected_to_login(client, project, engineer, name, method):
     path = url(name, user_id=engineer.pk)
+    before = squad_state(project.squad)
 
-    response = send(client, method, path, {})
+    response = send(client, method, path, form_data(name, engineer))
 
     assert response.status_code == 302
     assert response.url == f"{reverse('accounts:login')}?next={path}"
+    assert squad_state(project.squad) == before
 
 
 @pytest.mark.parametrize(
@@ -370,6 +414,7 @@ def test_former_member_loses_access(client_for, squad, tech_lead):
     membership.delete()
 
     assert client.get(url("squads:detail")).status_code == 404
+    assert_not_found_page(client.get(url("squads:detail")), "Payments")
 
 
 # Rules that live here beside the others: deferral decisions, comments, phase moves -----

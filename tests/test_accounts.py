@@ -47,6 +47,7 @@ def test_login_follows_next_to_the_page_asked_for(client, person):
 
     assert response.status_code == 302
     assert response.url == reverse("squads:list")
+    assert client.session["_auth_user_id"] == str(person.pk)
 
 
 def test_login_with_a_wrong_password_shows_an_error(client, person):

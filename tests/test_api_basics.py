@@ -2,9 +2,12 @@
 
 import pytest
 from django.core.cache import cache
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from squads.models import Squad
 from tests.factories import PASSWORD
+from tests.helpers import assert_api_error, unchanged
 from tests.test_api_matrix import (
     as_user,
     fill,
@@ -51,6 +54,9 @@ def test_wrong_or_malformed_credentials_answer_400(tech_lead, body):
     answer = APIClient().post(TOKEN_URL, body, format="json")
     assert answer.status_code == 400
     assert isinstance(answer.json(), dict)
+    assert "token" not in answer.json()
+    assert_api_error(answer, 400)
+    assert not Token.objects.exists()
 
 
 def test_repeated_failures_are_throttled_with_429(tech_lead, settings):
@@ -79,7 +85,10 @@ def test_a_browser_session_works_and_needs_csrf_to_write(tech_lead):
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(tech_lead)
     assert client.get("/api/v1/squads/").status_code == 200
-    refused = client.post("/api/v1/squads/", {"name": "No token"}, format="json")
+    with unchanged(Squad):
+        refused = client.post(
+            "/api/v1/squads/", {"name": "No token", "slug": "no-token"}, format="json"
+        )
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]
 

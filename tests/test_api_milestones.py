@@ -9,11 +9,26 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from planning import services
-from planning.models import Activity, Artifact, DeferralRequest, Unknown
+from planning.models import (
+    Activity,
+    Artifact,
+    ArtifactRevision,
+    DeferralRequest,
+    Milestone,
+    Unknown,
+)
 from planning.workflow import ARTIFACT_KINDS
 from squads.models import Membership
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
-from tests.helpers import artifact_of, decide_not_needed, make_ready, write_artifact
+from tests.helpers import (
+    artifact_of,
+    assert_api_error,
+    assert_api_not_found,
+    decide_not_needed,
+    make_ready,
+    unchanged,
+    write_artifact,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +92,9 @@ def test_milestones_filter_by_project_and_phase(milestone, engineer, project):
 
 @pytest.mark.parametrize("query", ["phase=nowhere", "project=abc", "project=1.5"])
 def test_a_bad_milestone_filter_answers_400(milestone, engineer, query):
-    assert api(engineer).get(f"{API}/milestones/?{query}").status_code == 400
+    answer = api(engineer).get(f"{API}/milestones/?{query}")
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, query.split("=")[0])
 
 
 def test_the_project_tech_lead_creates_a_milestone_in_architecture(project, tech_lead):
@@ -94,43 +111,50 @@ def test_the_project_tech_lead_creates_a_milestone_in_architecture(project, tech
 
 
 def test_an_engineer_creating_a_milestone_gets_403(project, engineer):
-    answer = api(engineer).post(f"{API}/milestones/", {"project": project.pk, "title": "Vault"})
+    with unchanged(Milestone, Artifact, Activity):
+        answer = api(engineer).post(f"{API}/milestones/", {"project": project.pk, "title": "Vault"})
     assert answer.status_code == 403
     assert "detail" in answer.json()
+    assert_api_error(answer, 403)
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"title": "No project"},
-        {"project": "abc", "title": "x"},
-        {"project": 10**30, "title": "x"},
-        {"project": None, "title": "x"},
-        {"project": "P", "title": "x", "due_on": "31/01/2030"},
-        {"project": "P", "title": "", "due_on": None},
-        {"project": "P", "title": "x", "tech_lead": 10**12},
-        {"project": "P", "title": "x", "tech_lead": "tess"},
+        ({"title": "No project"}, "project"),
+        ({"project": "abc", "title": "x"}, "project"),
+        ({"project": 10**30, "title": "x"}, "project"),
+        ({"project": None, "title": "x"}, "project"),
+        ({"project": "P", "title": "x", "due_on": "31/01/2030"}, "due_on"),
+        ({"project": "P", "title": "", "due_on": None}, "title"),
+        ({"project": "P", "title": "x", "tech_lead": 10**12}, "tech_lead"),
+        ({"project": "P", "title": "x", "tech_lead": "tess"}, "tech_lead"),
     ],
 )
-def test_malformed_milestone_creation_answers_400(project, tech_lead, body):
+def test_malformed_milestone_creation_answers_400(project, tech_lead, body, field):
     if body.get("project") == "P":
         body = {**body, "project": project.pk}
-    answer = api(tech_lead).post(f"{API}/milestones/", body, format="json")
+    with unchanged(Milestone, Artifact, Activity):
+        answer = api(tech_lead).post(f"{API}/milestones/", body, format="json")
     assert answer.status_code == 400
+    assert_api_error(answer, 400, field)
 
 
 def test_creating_a_milestone_in_a_project_i_cannot_see_answers_400(project, outsider):
-    answer = api(outsider).post(f"{API}/milestones/", {"project": project.pk, "title": "x"})
+    with unchanged(Milestone, Artifact, Activity):
+        answer = api(outsider).post(f"{API}/milestones/", {"project": project.pk, "title": "x"})
     assert answer.status_code == 400
     assert answer.json() == {"project": ["No such project."]}
 
 
 def test_a_tech_lead_from_outside_the_squad_is_refused_with_400(project, tech_lead, outsider):
-    answer = api(tech_lead).post(
-        f"{API}/milestones/", {"project": project.pk, "title": "x", "tech_lead": outsider.pk}
-    )
+    with unchanged(Milestone, Artifact, Activity):
+        answer = api(tech_lead).post(
+            f"{API}/milestones/", {"project": project.pk, "title": "x", "tech_lead": outsider.pk}
+        )
     assert answer.status_code == 400
     assert "tech_lead" in answer.json()
+    assert_api_error(answer, 400, "tech_lead")
 
 
 def test_a_milestone_includes_its_phase_and_readiness(milestone, engineer):
@@ -150,11 +174,16 @@ def test_an_outsider_gets_404_on_a_milestone_as_for_one_that_does_not_exist(mile
 
 
 def test_anonymous_callers_get_401(milestone):
-    assert api().get(f"{API}/milestones/{milestone.pk}/").status_code == 401
+    answer = api().get(f"{API}/milestones/{milestone.pk}/")
+    assert answer.status_code == 401
+    assert_api_error(answer, 401)
+    assert milestone.title not in answer.content.decode()
 
 
 def test_a_huge_milestone_id_answers_404(engineer):
-    assert api(engineer).get(f"{API}/milestones/{10**30}/").status_code == 404
+    answer = api(engineer).get(f"{API}/milestones/{10**30}/")
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "Not found."}
 
 
 def test_the_tech_lead_changes_a_milestone(milestone, tech_lead, engineer):
@@ -174,8 +203,10 @@ def test_the_tech_lead_changes_a_milestone(milestone, tech_lead, engineer):
 
 
 def test_an_engineer_changing_a_milestone_gets_403(milestone, engineer):
-    answer = api(engineer).patch(f"{API}/milestones/{milestone.pk}/", {"title": "Mine now"})
+    with unchanged(milestone, Activity):
+        answer = api(engineer).patch(f"{API}/milestones/{milestone.pk}/", {"title": "Mine now"})
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 @pytest.mark.parametrize(
@@ -183,13 +214,17 @@ def test_an_engineer_changing_a_milestone_gets_403(milestone, engineer):
     [{"title": ""}, {"due_on": "not a date"}, {"tech_lead": "abc"}, {"title": ["a"]}],
 )
 def test_a_malformed_milestone_change_answers_400(milestone, tech_lead, body):
-    answer = api(tech_lead).patch(f"{API}/milestones/{milestone.pk}/", body, format="json")
+    with unchanged(milestone, Activity):
+        answer = api(tech_lead).patch(f"{API}/milestones/{milestone.pk}/", body, format="json")
     assert answer.status_code == 400
+    assert_api_error(answer, 400, *body)
 
 
 def test_an_outsider_changing_a_milestone_gets_404(milestone, outsider):
-    answer = api(outsider).patch(f"{API}/milestones/{milestone.pk}/", {"title": "x"})
+    with unchanged(milestone, Activity):
+        answer = api(outsider).patch(f"{API}/milestones/{milestone.pk}/", {"title": "x"})
     assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title)
 
 
 # Readiness and transitions ---------------------------------------------------------------
@@ -208,7 +243,9 @@ def test_readiness_lists_what_is_missing(milestone, engineer):
 
 
 def test_readiness_of_a_milestone_i_cannot_see_is_404(milestone, outsider):
-    assert api(outsider).get(f"{API}/milestones/{milestone.pk}/readiness/").status_code == 404
+    answer = api(outsider).get(f"{API}/milestones/{milestone.pk}/readiness/")
+    assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title, "artifact_not_ready")
 
 
 def _ready_for_protocols(milestone):
@@ -226,36 +263,43 @@ def test_the_tech_lead_moves_the_milestone_on(milestone, tech_lead):
 
 
 def test_a_move_the_guard_refuses_answers_409_with_unmet(milestone, tech_lead):
-    answer = api(tech_lead).post(
-        f"{API}/milestones/{milestone.pk}/transition/", {"to": "protocols"}
-    )
+    with unchanged(milestone, Activity):
+        answer = api(tech_lead).post(
+            f"{API}/milestones/{milestone.pk}/transition/", {"to": "protocols"}
+        )
     assert answer.status_code == 409
+    assert_api_error(answer, 409)
     body = answer.json()
     assert body["detail"]
     assert {"code", "message"} == set(body["unmet"][0])
 
 
 def test_skipping_a_phase_answers_400(milestone, tech_lead):
-    answer = api(tech_lead).post(
-        f"{API}/milestones/{milestone.pk}/transition/", {"to": "design_review"}
-    )
+    with unchanged(milestone, Activity):
+        answer = api(tech_lead).post(
+            f"{API}/milestones/{milestone.pk}/transition/", {"to": "design_review"}
+        )
     assert answer.status_code == 400
     assert "to" in answer.json()
 
 
 @pytest.mark.parametrize("body", [{}, {"to": "nowhere"}, {"to": ["protocols"]}, {"to": None}])
 def test_a_malformed_move_answers_400(milestone, tech_lead, body):
-    answer = api(tech_lead).post(
-        f"{API}/milestones/{milestone.pk}/transition/", body, format="json"
-    )
+    _ready_for_protocols(milestone)
+    with unchanged(Milestone, Activity):
+        answer = api(tech_lead).post(
+            f"{API}/milestones/{milestone.pk}/transition/", body, format="json"
+        )
     assert answer.status_code == 400
+    assert_api_error(answer, 400, "to")
 
 
 def test_moving_back_without_a_note_answers_400_and_with_one_succeeds(milestone, tech_lead):
     _ready_for_protocols(milestone)
     services.transition(tech_lead, milestone, "protocols")
     url = f"{API}/milestones/{milestone.pk}/transition/"
-    refused = api(tech_lead).post(url, {"to": "architecture"})
+    with unchanged(Milestone, Activity):
+        refused = api(tech_lead).post(url, {"to": "architecture"})
     assert refused.status_code == 400
     assert "note" in refused.json()
     moved = api(tech_lead).post(url, {"to": "architecture", "note": "Scope changed."})
@@ -264,13 +308,23 @@ def test_moving_back_without_a_note_answers_400_and_with_one_succeeds(milestone,
 
 
 def test_an_engineer_moving_the_milestone_gets_403(milestone, engineer):
-    answer = api(engineer).post(f"{API}/milestones/{milestone.pk}/transition/", {"to": "protocols"})
+    _ready_for_protocols(milestone)  # the guard holds: only the role refuses the move
+    with unchanged(Milestone, Activity):
+        answer = api(engineer).post(
+            f"{API}/milestones/{milestone.pk}/transition/", {"to": "protocols"}
+        )
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_an_outsider_moving_the_milestone_gets_404(milestone, outsider):
-    answer = api(outsider).post(f"{API}/milestones/{milestone.pk}/transition/", {"to": "protocols"})
+    _ready_for_protocols(milestone)
+    with unchanged(Milestone, Activity):
+        answer = api(outsider).post(
+            f"{API}/milestones/{milestone.pk}/transition/", {"to": "protocols"}
+        )
     assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title)
 
 
 # Artifacts -----------------------------------------------------------------------------------
@@ -283,7 +337,9 @@ def test_a_member_lists_the_seven_artifacts(milestone, engineer):
 
 
 def test_the_artifacts_of_a_milestone_i_cannot_see_are_404(milestone, outsider):
-    assert api(outsider).get(f"{API}/milestones/{milestone.pk}/artifacts/").status_code == 404
+    answer = api(outsider).get(f"{API}/milestones/{milestone.pk}/artifacts/")
+    assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title, "design_spec")
 
 
 def test_an_artifact_answer_carries_its_revision_as_etag(milestone, engineer):
@@ -296,7 +352,9 @@ def test_an_artifact_answer_carries_its_revision_as_etag(milestone, engineer):
 
 @pytest.mark.parametrize("kind", ["nonsense", "DESIGN_SPEC"])
 def test_an_unknown_artifact_kind_is_404(milestone, engineer, kind):
-    assert api(engineer).get(artifact_url(milestone, kind)).status_code == 404
+    answer = api(engineer).get(artifact_url(milestone, kind))
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "Not found."}
 
 
 def test_an_engineer_saves_a_body_with_if_match(milestone, engineer):
@@ -332,22 +390,31 @@ def test_a_save_that_loses_the_conditional_write_answers_412(
     answer = api(engineer).patch(artifact_url(milestone), {"body": "Mine."}, HTTP_IF_MATCH='"0"')
     assert answer.status_code == 412
     assert answer.json()["current_revision"] == 1
+    # "Theirs" ran inside our request's transaction here, so it was rolled back with it;
+    # what matters is that "Mine." was not written over it.
+    spec = artifact_of(milestone, "design_spec")
+    assert spec.body != "Mine."
+    assert not ArtifactRevision.objects.filter(artifact=spec, body="Mine.").exists()
 
 
 def test_a_body_change_without_if_match_answers_400(milestone, engineer):
-    answer = api(engineer).patch(artifact_url(milestone), {"body": "Mine."})
+    with unchanged(Artifact, ArtifactRevision):
+        answer = api(engineer).patch(artifact_url(milestone), {"body": "Mine."})
     assert answer.status_code == 400
     assert answer.json() == {"detail": "If-Match is required to change the body."}
 
 
 @pytest.mark.parametrize("header", ["abc", '"-1"', '"1.5"', '"' + "9" * 40 + '"'])
 def test_a_malformed_if_match_answers_400(milestone, engineer, header):
-    answer = api(engineer).patch(artifact_url(milestone), {"body": "x"}, HTTP_IF_MATCH=header)
+    with unchanged(Artifact, ArtifactRevision):
+        answer = api(engineer).patch(artifact_url(milestone), {"body": "x"}, HTTP_IF_MATCH=header)
     assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 def test_marking_an_empty_artifact_ready_answers_400(milestone, tech_lead):
-    answer = api(tech_lead).patch(artifact_url(milestone), {"status": "ready"})
+    with unchanged(Artifact):
+        answer = api(tech_lead).patch(artifact_url(milestone), {"status": "ready"})
     assert answer.status_code == 400
     assert "detail" in answer.json()
 
@@ -362,19 +429,25 @@ def test_the_tech_lead_writes_and_marks_ready_in_one_patch(milestone, tech_lead)
 
 def test_an_engineer_marking_an_artifact_ready_gets_403(milestone, engineer):
     write_artifact(engineer, milestone, "design_spec", "Spec.")
-    answer = api(engineer).patch(artifact_url(milestone), {"status": "ready"})
+    with unchanged(Artifact, ArtifactRevision):
+        answer = api(engineer).patch(artifact_url(milestone), {"status": "ready"})
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert artifact_of(milestone, "design_spec").status == "draft"
 
 
 def test_an_engineer_editing_a_ready_artifact_gets_403(milestone, engineer, tech_lead):
     make_ready(milestone, "design_spec")
-    answer = api(engineer).patch(artifact_url(milestone), {"body": "x"}, HTTP_IF_MATCH='"1"')
+    with unchanged(Artifact, ArtifactRevision):
+        answer = api(engineer).patch(artifact_url(milestone), {"body": "x"}, HTTP_IF_MATCH='"1"')
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_the_tech_lead_decides_an_on_need_diagram_is_not_needed(milestone, tech_lead):
     url = artifact_url(milestone, "flow_chart")
-    refused = api(tech_lead).patch(url, {"needed": False}, format="json")
+    with unchanged(Artifact):
+        refused = api(tech_lead).patch(url, {"needed": False}, format="json")
     assert refused.status_code == 400
     assert "not_needed_reason" in refused.json()
     answer = api(tech_lead).patch(
@@ -388,8 +461,10 @@ def test_the_tech_lead_decides_an_on_need_diagram_is_not_needed(milestone, tech_
 
 
 def test_deciding_the_need_of_a_required_artifact_answers_400(milestone, tech_lead):
-    answer = api(tech_lead).patch(artifact_url(milestone), {"needed": True}, format="json")
+    with unchanged(Artifact):
+        answer = api(tech_lead).patch(artifact_url(milestone), {"needed": True}, format="json")
     assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 @pytest.mark.parametrize(
@@ -397,13 +472,19 @@ def test_deciding_the_need_of_a_required_artifact_answers_400(milestone, tech_le
     [{"status": "missing"}, {"needed": "perhaps"}, {"body": ["x"]}, {"not_needed_reason": "x"}],
 )
 def test_a_malformed_artifact_change_answers_400(milestone, tech_lead, body):
-    answer = api(tech_lead).patch(artifact_url(milestone), body, format="json", HTTP_IF_MATCH='"0"')
+    with unchanged(Artifact, ArtifactRevision):
+        answer = api(tech_lead).patch(
+            artifact_url(milestone), body, format="json", HTTP_IF_MATCH='"0"'
+        )
     assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 def test_an_outsider_changing_an_artifact_gets_404(milestone, outsider):
-    answer = api(outsider).patch(artifact_url(milestone), {"body": "x"}, HTTP_IF_MATCH='"0"')
+    with unchanged(Artifact, ArtifactRevision):
+        answer = api(outsider).patch(artifact_url(milestone), {"body": "x"}, HTTP_IF_MATCH='"0"')
     assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title)
 
 
 def test_revisions_list_number_author_time_and_body(milestone, engineer):
@@ -419,18 +500,28 @@ def test_revisions_list_number_author_time_and_body(milestone, engineer):
     assert rows[0]["created_at"]
 
 
-def test_revisions_of_a_milestone_i_cannot_see_are_404(milestone, outsider):
-    assert api(outsider).get(artifact_url(milestone) + "revisions/").status_code == 404
+def test_revisions_of_a_milestone_i_cannot_see_are_404(milestone, outsider, engineer):
+    write_artifact(engineer, milestone, "design_spec", "Secret design.")
+    answer = api(outsider).get(artifact_url(milestone) + "revisions/")
+    assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title, "Secret design.")
 
 
 # Guests ---------------------------------------------------------------------------------------
 
 
 def test_a_guest_reads_the_milestone_and_its_artifacts(milestone, invited_guest):
+    write_artifact(milestone.tech_lead, milestone, "design_spec", "The spec to review.")
     client = api(invited_guest)
-    assert client.get(f"{API}/milestones/{milestone.pk}/").status_code == 200
-    assert client.get(f"{API}/milestones/{milestone.pk}/artifacts/").status_code == 200
-    assert client.get(artifact_url(milestone)).status_code == 200
+    detail = client.get(f"{API}/milestones/{milestone.pk}/")
+    artifacts = client.get(f"{API}/milestones/{milestone.pk}/artifacts/")
+    spec = client.get(artifact_url(milestone))
+    assert detail.status_code == 200
+    assert artifacts.status_code == 200
+    assert spec.status_code == 200
+    assert (detail.json()["id"], detail.json()["title"]) == (milestone.pk, "Tokenise cards")
+    assert [a["kind"] for a in artifacts.json()["results"]] == ARTIFACT_KINDS
+    assert (spec.json()["kind"], spec.json()["body"]) == ("design_spec", "The spec to review.")
 
 
 @pytest.mark.parametrize(
@@ -448,8 +539,10 @@ def test_a_guest_reads_the_milestone_and_its_artifacts(milestone, invited_guest)
     ],
 )
 def test_a_guest_gets_404_on_everything_else(milestone, invited_guest, method, path):
-    answer = getattr(api(invited_guest), method)(f"{API}/milestones/{milestone.pk}{path}", {})
+    with unchanged(Milestone, Artifact, Unknown, Activity):
+        answer = getattr(api(invited_guest), method)(f"{API}/milestones/{milestone.pk}{path}", {})
     assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title)
 
 
 def test_a_guest_does_not_see_the_milestone_in_lists(milestone, invited_guest):
@@ -457,7 +550,9 @@ def test_a_guest_does_not_see_the_milestone_in_lists(milestone, invited_guest):
 
 
 def test_a_guest_gets_404_on_the_milestone_unknowns(unknown, invited_guest):
-    assert api(invited_guest).get(f"{API}/unknowns/{unknown.pk}/").status_code == 404
+    answer = api(invited_guest).get(f"{API}/unknowns/{unknown.pk}/")
+    assert answer.status_code == 404
+    assert_api_not_found(answer, unknown.title)
 
 
 # Timeline and packet --------------------------------------------------------------------------
@@ -472,7 +567,9 @@ def test_the_activity_is_newest_first(milestone, engineer, tech_lead):
 
 
 def test_the_activity_of_a_milestone_i_cannot_see_is_404(milestone, outsider):
-    assert api(outsider).get(f"{API}/milestones/{milestone.pk}/activity/").status_code == 404
+    answer = api(outsider).get(f"{API}/milestones/{milestone.pk}/activity/")
+    assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title, "created milestone")
 
 
 def test_the_packet_is_markdown(milestone, engineer):
@@ -484,12 +581,19 @@ def test_the_packet_is_markdown(milestone, engineer):
 
 def test_the_packet_answers_a_client_that_asks_for_markdown(milestone, engineer, outsider):
     url = f"{API}/milestones/{milestone.pk}/packet.md"
-    assert api(engineer).get(url, HTTP_ACCEPT="text/markdown").status_code == 200
-    assert api(outsider).get(url, HTTP_ACCEPT="text/markdown").status_code == 404
+    packet = api(engineer).get(url, HTTP_ACCEPT="text/markdown")
+    refused = api(outsider).get(url, HTTP_ACCEPT="text/markdown")
+    assert packet.status_code == 200
+    assert refused.status_code == 404
+    assert packet["Content-Type"].startswith("text/markdown")
+    assert packet.content.decode().startswith("# Card Vault · M1 Tokenise cards")
+    assert milestone.title not in refused.content.decode()
 
 
 def test_the_packet_of_a_milestone_i_cannot_see_is_404(milestone, outsider):
-    assert api(outsider).get(f"{API}/milestones/{milestone.pk}/packet.md").status_code == 404
+    answer = api(outsider).get(f"{API}/milestones/{milestone.pk}/packet.md")
+    assert answer.status_code == 404
+    assert_api_not_found(answer, milestone.title, "Card Vault")
 
 
 # Unknowns --------------------------------------------------------------------------------------
@@ -517,33 +621,40 @@ def test_a_member_adds_an_unknown_keyed_u_n(milestone, engineer):
 
 
 def test_the_principal_adding_an_unknown_gets_403(milestone, principal):
-    answer = api(principal).post(
-        f"{API}/milestones/{milestone.pk}/unknowns/", {"title": "x", "priority": "low"}
-    )
+    with unchanged(Unknown, Activity):
+        answer = api(principal).post(
+            f"{API}/milestones/{milestone.pk}/unknowns/", {"title": "x", "priority": "low"}
+        )
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"title": "x"},
-        {"title": "x", "priority": "urgent"},
-        {"title": "", "priority": "low"},
-        {"title": "x", "priority": "low", "owner": "abc"},
-        {"title": "x", "priority": "low", "due_on": "2030-13-01"},
-        {"title": "x", "priority": "low", "ticket_url": "not a url"},
+        ({"title": "x"}, "priority"),
+        ({"title": "x", "priority": "urgent"}, "priority"),
+        ({"title": "", "priority": "low"}, "title"),
+        ({"title": "x", "priority": "low", "owner": "abc"}, "owner"),
+        ({"title": "x", "priority": "low", "due_on": "2030-13-01"}, "due_on"),
+        ({"title": "x", "priority": "low", "ticket_url": "not a url"}, "ticket_url"),
     ],
 )
-def test_a_malformed_unknown_answers_400(milestone, engineer, body):
-    answer = api(engineer).post(f"{API}/milestones/{milestone.pk}/unknowns/", body, format="json")
+def test_a_malformed_unknown_answers_400(milestone, engineer, body, field):
+    with unchanged(Unknown, Activity):
+        answer = api(engineer).post(
+            f"{API}/milestones/{milestone.pk}/unknowns/", body, format="json"
+        )
     assert answer.status_code == 400
+    assert_api_error(answer, 400, field)
 
 
 def test_an_owner_from_outside_the_squad_answers_400(milestone, engineer, outsider):
-    answer = api(engineer).post(
-        f"{API}/milestones/{milestone.pk}/unknowns/",
-        {"title": "x", "priority": "low", "owner": outsider.pk},
-    )
+    with unchanged(Unknown, Activity):
+        answer = api(engineer).post(
+            f"{API}/milestones/{milestone.pk}/unknowns/",
+            {"title": "x", "priority": "low", "owner": outsider.pk},
+        )
     assert answer.status_code == 400
     assert "owner" in answer.json()
 
@@ -565,6 +676,7 @@ def test_unknowns_filter_by_status_priority_and_owner(milestone, engineer):
 def test_a_bad_unknown_filter_answers_400(milestone, engineer, query):
     answer = api(engineer).get(f"{API}/milestones/{milestone.pk}/unknowns/?{query}")
     assert answer.status_code == 400
+    assert_api_error(answer, 400, query.split("=")[0])
 
 
 def test_an_unknown_reads_with_its_key(unknown, engineer):
@@ -575,7 +687,11 @@ def test_an_unknown_reads_with_its_key(unknown, engineer):
 
 def test_an_outsider_gets_404_on_an_unknown(unknown, outsider):
     assert api(outsider).get(f"{API}/unknowns/{unknown.pk}/").status_code == 404
-    assert api(outsider).patch(f"{API}/unknowns/{unknown.pk}/", {"title": "x"}).status_code == 404
+    with unchanged(unknown, Activity):
+        changed = api(outsider).patch(f"{API}/unknowns/{unknown.pk}/", {"title": "x"})
+    assert changed.status_code == 404
+    assert_api_not_found(api(outsider).get(f"{API}/unknowns/{unknown.pk}/"), unknown.title)
+    assert_api_not_found(changed, unknown.title)
 
 
 def test_a_member_changes_an_unknown(unknown, product):
@@ -590,7 +706,8 @@ def test_a_member_changes_an_unknown(unknown, product):
 
 @pytest.mark.parametrize("settled", ["resolved", "deferred"])
 def test_setting_resolved_or_deferred_directly_answers_400(unknown, engineer, settled):
-    answer = api(engineer).patch(f"{API}/unknowns/{unknown.pk}/", {"status": settled})
+    with unchanged(unknown):
+        answer = api(engineer).patch(f"{API}/unknowns/{unknown.pk}/", {"status": settled})
     assert answer.status_code == 400
     assert "status" in answer.json()
 
@@ -606,13 +723,17 @@ def test_setting_resolved_or_deferred_directly_answers_400(unknown, engineer, se
     ],
 )
 def test_a_malformed_unknown_change_answers_400(unknown, engineer, body):
-    answer = api(engineer).patch(f"{API}/unknowns/{unknown.pk}/", body, format="json")
+    with unchanged(unknown, Activity):
+        answer = api(engineer).patch(f"{API}/unknowns/{unknown.pk}/", body, format="json")
     assert answer.status_code == 400
+    assert_api_error(answer, 400, *body)
 
 
 def test_the_principal_changing_an_unknown_gets_403(unknown, principal):
-    answer = api(principal).patch(f"{API}/unknowns/{unknown.pk}/", {"title": "x"})
+    with unchanged(unknown, Activity):
+        answer = api(principal).patch(f"{API}/unknowns/{unknown.pk}/", {"title": "x"})
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_a_member_resolves_an_unknown(unknown, engineer):
@@ -628,13 +749,17 @@ def test_a_member_resolves_an_unknown(unknown, engineer):
 
 @pytest.mark.parametrize("body", [{}, {"resolution": "  "}, {"resolution": ["x"]}])
 def test_resolving_without_a_resolution_answers_400(unknown, engineer, body):
-    answer = api(engineer).post(f"{API}/unknowns/{unknown.pk}/resolve/", body, format="json")
+    with unchanged(unknown, Activity):
+        answer = api(engineer).post(f"{API}/unknowns/{unknown.pk}/resolve/", body, format="json")
     assert answer.status_code == 400
+    assert_api_error(answer, 400, "resolution")
 
 
 def test_the_principal_resolving_an_unknown_gets_403(unknown, principal):
-    answer = api(principal).post(f"{API}/unknowns/{unknown.pk}/resolve/", {"resolution": "x"})
+    with unchanged(unknown, Activity):
+        answer = api(principal).post(f"{API}/unknowns/{unknown.pk}/resolve/", {"resolution": "x"})
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 # Deferrals --------------------------------------------------------------------------------------
@@ -654,26 +779,38 @@ def test_the_tech_lead_asks_for_a_deferral(unknown, tech_lead):
 
 
 def test_an_engineer_asking_for_a_deferral_gets_403(unknown, engineer):
-    answer = api(engineer).post(
-        f"{API}/unknowns/{unknown.pk}/deferral/", {"reason": "x", "defer_until": "M3"}
-    )
+    with unchanged(unknown, DeferralRequest, Activity):
+        answer = api(engineer).post(
+            f"{API}/unknowns/{unknown.pk}/deferral/", {"reason": "x", "defer_until": "M3"}
+        )
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_a_second_pending_deferral_answers_409(deferral, unknown, tech_lead):
-    answer = api(tech_lead).post(
-        f"{API}/unknowns/{unknown.pk}/deferral/", {"reason": "Again.", "defer_until": "M4"}
-    )
+    with unchanged(DeferralRequest, Activity):
+        answer = api(tech_lead).post(
+            f"{API}/unknowns/{unknown.pk}/deferral/", {"reason": "Again.", "defer_until": "M4"}
+        )
     assert answer.status_code == 409
     assert "detail" in answer.json()
+    assert_api_error(answer, 409)
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"reason": "x"}, {"reason": " ", "defer_until": "M3"}, {"defer_until": "M3"}]
+    ("body", "fields"),
+    [
+        ({}, ["reason", "defer_until"]),
+        ({"reason": "x"}, ["defer_until"]),
+        ({"reason": " ", "defer_until": "M3"}, ["reason"]),
+        ({"defer_until": "M3"}, ["reason"]),
+    ],
 )
-def test_a_deferral_without_reason_or_until_answers_400(unknown, tech_lead, body):
-    answer = api(tech_lead).post(f"{API}/unknowns/{unknown.pk}/deferral/", body, format="json")
+def test_a_deferral_without_reason_or_until_answers_400(unknown, tech_lead, body, fields):
+    with unchanged(unknown, DeferralRequest, Activity):
+        answer = api(tech_lead).post(f"{API}/unknowns/{unknown.pk}/deferral/", body, format="json")
     assert answer.status_code == 400
+    assert_api_error(answer, 400, *fields)
 
 
 def test_the_principal_sees_the_deferrals_of_their_projects(deferral, principal, outsider):
@@ -685,7 +822,9 @@ def test_the_principal_sees_the_deferrals_of_their_projects(deferral, principal,
 
 
 def test_a_bad_deferral_filter_answers_400(principal):
-    assert api(principal).get(f"{API}/deferrals/?status=maybe").status_code == 400
+    answer = api(principal).get(f"{API}/deferrals/?status=maybe")
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, "status")
 
 
 def test_the_principal_approves_a_deferral(deferral, unknown, principal):
@@ -697,7 +836,8 @@ def test_the_principal_approves_a_deferral(deferral, unknown, principal):
 
 def test_a_rejection_needs_a_note(deferral, principal):
     url = f"{API}/deferrals/{deferral.pk}/decide/"
-    refused = api(principal).post(url, {"decision": "reject"})
+    with unchanged(deferral, Unknown, Activity):
+        refused = api(principal).post(url, {"decision": "reject"})
     assert refused.status_code == 400
     assert "note" in refused.json()
     answer = api(principal).post(url, {"decision": "reject", "note": "Answer it now."})
@@ -706,8 +846,12 @@ def test_a_rejection_needs_a_note(deferral, principal):
 
 
 def test_someone_other_than_the_principal_deciding_gets_403(deferral, tech_lead):
-    answer = api(tech_lead).post(f"{API}/deferrals/{deferral.pk}/decide/", {"decision": "approve"})
+    with unchanged(deferral, Unknown, Activity):
+        answer = api(tech_lead).post(
+            f"{API}/deferrals/{deferral.pk}/decide/", {"decision": "approve"}
+        )
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_the_principal_cannot_decide_their_own_request(squad, principal):
@@ -716,25 +860,39 @@ def test_the_principal_cannot_decide_their_own_request(squad, principal):
     milestone = services.create_milestone(principal, project, title="Self")
     unknown = services.add_unknown(principal, milestone, title="x", priority="low")
     deferral = services.request_deferral(principal, unknown, reason="r", defer_until="M2")
-    answer = api(principal).post(f"{API}/deferrals/{deferral.pk}/decide/", {"decision": "approve"})
+    with unchanged(deferral, Unknown, Activity):
+        answer = api(principal).post(
+            f"{API}/deferrals/{deferral.pk}/decide/", {"decision": "approve"}
+        )
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_deciding_twice_answers_409(deferral, principal):
     url = f"{API}/deferrals/{deferral.pk}/decide/"
     assert api(principal).post(url, {"decision": "approve"}).status_code == 200
-    assert api(principal).post(url, {"decision": "approve"}).status_code == 409
+    with unchanged(deferral, Unknown, Activity):
+        again = api(principal).post(url, {"decision": "approve"})
+    assert again.status_code == 409
+    assert_api_error(again, 409)
+    assert DeferralRequest.objects.get(pk=deferral.pk).status == "approved"
 
 
 @pytest.mark.parametrize("body", [{}, {"decision": "maybe"}, {"decision": None}])
 def test_a_malformed_decision_answers_400(deferral, principal, body):
-    answer = api(principal).post(f"{API}/deferrals/{deferral.pk}/decide/", body, format="json")
+    with unchanged(deferral, Unknown, Activity):
+        answer = api(principal).post(f"{API}/deferrals/{deferral.pk}/decide/", body, format="json")
     assert answer.status_code == 400
+    assert_api_error(answer, 400, "decision")
 
 
 def test_an_outsider_deciding_gets_404(deferral, outsider):
-    answer = api(outsider).post(f"{API}/deferrals/{deferral.pk}/decide/", {"decision": "approve"})
+    with unchanged(deferral, Unknown, Activity):
+        answer = api(outsider).post(
+            f"{API}/deferrals/{deferral.pk}/decide/", {"decision": "approve"}
+        )
     assert answer.status_code == 404
+    assert_api_not_found(answer, deferral.unknown.title, deferral.reason)
 
 
 # Query budgets: the count does not grow with the rows -----------------------------------------

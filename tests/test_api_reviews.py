@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from planning import services
 from planning.models import (
+    Activity,
     BreakoutSession,
     Comment,
     Concern,
@@ -22,7 +23,7 @@ from planning.models import (
 from planning.workflow import ArtifactKind, Phase
 from squads.models import Squad
 from tests.factories import UserFactory
-from tests.helpers import put_in_phase, write_artifact
+from tests.helpers import assert_api_error, put_in_phase, unchanged, write_artifact
 
 pytestmark = pytest.mark.django_db
 
@@ -135,9 +136,10 @@ def test_scheduling_a_review_with_malformed_input_answers_400(api, tech_lead, mi
 
 
 def test_a_second_round_while_one_is_not_closed_answers_400(api, tech_lead, milestone, review):
-    answer = api(tech_lead).post(
-        f"{V1}/milestones/{milestone.pk}/reviews/", {"scheduled_for": WHEN.isoformat()}
-    )
+    with unchanged(DesignReview, Activity):
+        answer = api(tech_lead).post(
+            f"{V1}/milestones/{milestone.pk}/reviews/", {"scheduled_for": WHEN.isoformat()}
+        )
 
     assert answer.status_code == 400
     assert "detail" in answer.json()
@@ -151,6 +153,7 @@ def test_only_the_tech_lead_schedules_a_review_403(api, request, milestone, who)
 
     assert answer.status_code == 403
     assert set(answer.json()) == {"detail"}
+    assert not DesignReview.objects.exists()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -235,6 +238,8 @@ def test_a_guest_gets_404_on_another_round_of_the_same_milestone(
 
     assert api(invited).get(f"{V1}/reviews/{second.pk}/").status_code == 404
     assert api(invited).get(f"{V1}/reviews/{second.pk}/comments/").status_code == 404
+    assert api(invited).get(f"{V1}/reviews/{second.pk}/").json() == NOT_FOUND
+    assert api(invited).get(f"{V1}/reviews/{second.pk}/comments/").json() == NOT_FOUND
 
 
 def test_the_tech_lead_moves_a_review(api, tech_lead, review):
@@ -260,28 +265,38 @@ def test_the_tech_lead_moves_a_review(api, tech_lead, review):
     ],
 )
 def test_changing_a_review_with_malformed_input_answers_400(api, tech_lead, review, body):
-    assert api(tech_lead).patch(f"{V1}/reviews/{review.pk}/", body).status_code == 400
+    with unchanged(review, Activity):
+        answer = api(tech_lead).patch(f"{V1}/reviews/{review.pk}/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, *(body if isinstance(body, dict) else ()))
 
 
 def test_a_closed_review_cannot_change_400(api, tech_lead, opened):
     services.close_review(tech_lead, opened, DesignReview.Outcome.CHANGES_REQUESTED)
 
-    answer = api(tech_lead).patch(f"{V1}/reviews/{opened.pk}/", {"location": "Elsewhere"})
+    with unchanged(opened, Activity):
+        answer = api(tech_lead).patch(f"{V1}/reviews/{opened.pk}/", {"location": "Elsewhere"})
 
     assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 @pytest.mark.parametrize("who", ["engineer", "principal"])
 def test_only_the_tech_lead_changes_a_review_403(api, request, review, who):
-    answer = api(request.getfixturevalue(who)).patch(
-        f"{V1}/reviews/{review.pk}/", {"location": "Mine"}
-    )
+    with unchanged(review, Activity):
+        answer = api(request.getfixturevalue(who)).patch(
+            f"{V1}/reviews/{review.pk}/", {"location": "Mine"}
+        )
 
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_an_invited_guest_cannot_change_the_review_403(api, review, invited):
-    assert api(invited).patch(f"{V1}/reviews/{review.pk}/", {"location": "X"}).status_code == 403
+    with unchanged(review, Activity):
+        answer = api(invited).patch(f"{V1}/reviews/{review.pk}/", {"location": "X"})
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 # POST /reviews/{id}/open/ -----------------------------------------------------------
@@ -299,24 +314,35 @@ def test_opening_a_review_snapshots_the_artifact_revisions(api, tech_lead, miles
 
 
 def test_opening_an_open_review_answers_400(api, tech_lead, opened):
-    assert api(tech_lead).post(f"{V1}/reviews/{opened.pk}/open/").status_code == 400
+    with unchanged(opened, Activity):
+        answer = api(tech_lead).post(f"{V1}/reviews/{opened.pk}/open/")
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 def test_opening_before_the_design_review_phase_answers_400(api, tech_lead, milestone, review):
     put_in_phase(milestone, Phase.UNKNOWNS)
 
-    assert api(tech_lead).post(f"{V1}/reviews/{review.pk}/open/").status_code == 400
+    with unchanged(review, Activity):
+        answer = api(tech_lead).post(f"{V1}/reviews/{review.pk}/open/")
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
+    assert DesignReview.objects.get(pk=review.pk).status == "scheduled"
 
 
 @pytest.mark.parametrize("who", ["engineer", "principal"])
 def test_only_the_tech_lead_opens_a_review_403(api, request, review, who):
-    assert (
-        api(request.getfixturevalue(who)).post(f"{V1}/reviews/{review.pk}/open/").status_code == 403
-    )
+    with unchanged(review, Activity):
+        answer = api(request.getfixturevalue(who)).post(f"{V1}/reviews/{review.pk}/open/")
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_an_outsider_gets_404_on_opening_a_review(api, outsider, review):
-    assert api(outsider).post(f"{V1}/reviews/{review.pk}/open/").status_code == 404
+    with unchanged(review, Activity):
+        answer = api(outsider).post(f"{V1}/reviews/{review.pk}/open/")
+    assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
 
 
 # POST /reviews/{id}/close/ ----------------------------------------------------------
@@ -351,7 +377,8 @@ def test_closing_approved_with_a_counted_request_for_changes_answers_409(
     approve_by(opened, engineer, principal)
     services.set_verdict(product, opened, Verdict.Choice.CHANGES_REQUESTED, "Rename it.")
 
-    answer = close_as(api(tech_lead), opened, "approved")
+    with unchanged(opened, Activity):
+        answer = close_as(api(tech_lead), opened, "approved")
 
     assert answer.status_code == 409
     assert "changes_requested" in [u["code"] for u in answer.json()["unmet"]]
@@ -367,25 +394,33 @@ def test_closing_with_changes_requested_needs_no_approvals(api, tech_lead, opene
 
 @pytest.mark.parametrize("body", [{}, {"outcome": "maybe"}, {"outcome": None}, {"outcome": 1}])
 def test_closing_with_a_bad_outcome_answers_400(api, tech_lead, opened, body):
-    answer = api(tech_lead).post(f"{V1}/reviews/{opened.pk}/close/", body)
+    with unchanged(opened, Activity):
+        answer = api(tech_lead).post(f"{V1}/reviews/{opened.pk}/close/", body)
 
     assert answer.status_code == 400
     assert "outcome" in answer.json()
 
 
 def test_closing_a_review_that_is_not_open_answers_400(api, tech_lead, review):
-    assert close_as(api(tech_lead), review, "changes_requested").status_code == 400
+    with unchanged(review, Activity):
+        answer = close_as(api(tech_lead), review, "changes_requested")
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 @pytest.mark.parametrize("who", ["engineer", "principal"])
 def test_only_the_tech_lead_closes_a_review_403(api, request, opened, who):
-    assert (
-        close_as(api(request.getfixturevalue(who)), opened, "changes_requested").status_code == 403
-    )
+    with unchanged(opened, Activity):
+        answer = close_as(api(request.getfixturevalue(who)), opened, "changes_requested")
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_an_outsider_gets_404_on_closing_a_review(api, outsider, opened):
-    assert close_as(api(outsider), opened, "changes_requested").status_code == 404
+    with unchanged(opened, Activity):
+        answer = close_as(api(outsider), opened, "changes_requested")
+    assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
 
 
 # POST /reviews/{id}/invitees/ -----------------------------------------------------
@@ -407,6 +442,7 @@ def test_inviting_an_unknown_user_or_a_member_answers_400(api, tech_lead, review
 
     assert answer.status_code == 400
     assert "user" in answer.json()
+    assert not review.invitees.exists()
 
 
 def test_only_the_tech_lead_invites_guests_403(api, engineer, review, guest):
@@ -420,6 +456,8 @@ def test_an_outsider_gets_404_on_inviting(api, outsider, review, guest):
     answer = api(outsider).post(f"{V1}/reviews/{review.pk}/invitees/", {"user": guest.pk})
 
     assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
+    assert not review.invitees.exists()
 
 
 # GET, POST /reviews/{id}/comments/ -----------------------------------------------------
@@ -493,9 +531,10 @@ def test_replying_to_a_comment_of_another_review_answers_400(
     other = services.schedule_review(tech_lead, other_milestone, scheduled_for=WHEN)
     foreign = services.add_comment(engineer, other, body="Elsewhere")
 
-    answer = api(engineer).post(
-        f"{V1}/reviews/{opened.pk}/comments/", {"body": "Re", "parent": foreign.pk}
-    )
+    with unchanged(Comment):
+        answer = api(engineer).post(
+            f"{V1}/reviews/{opened.pk}/comments/", {"body": "Re", "parent": foreign.pk}
+        )
 
     assert answer.status_code == 400
     assert "parent" in answer.json()
@@ -507,6 +546,8 @@ def test_commenting_on_a_closed_review_answers_400(api, tech_lead, engineer, ope
     answer = api(engineer).post(f"{V1}/reviews/{opened.pk}/comments/", {"body": "Late"})
 
     assert answer.status_code == 400
+    assert_api_error(answer, 400)
+    assert not Comment.objects.exists()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
@@ -563,19 +604,28 @@ def test_the_tech_lead_resolves_a_comment(api, tech_lead, comment):
 
 
 def test_another_member_resolving_a_comment_answers_403(api, product, comment):
-    assert api(product).patch(f"{V1}/comments/{comment.pk}/", {"resolved": True}).status_code == 403
+    with unchanged(comment):
+        answer = api(product).patch(f"{V1}/comments/{comment.pk}/", {"resolved": True})
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert Comment.objects.get().resolved is False
 
 
 @pytest.mark.parametrize("body", [{}, {"body": ""}, {"resolved": "perhaps"}, {"resolved": None}])
 def test_changing_a_comment_with_malformed_input_answers_400(api, engineer, comment, body):
-    assert api(engineer).patch(f"{V1}/comments/{comment.pk}/", body).status_code == 400
+    with unchanged(comment):
+        answer = api(engineer).patch(f"{V1}/comments/{comment.pk}/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, *body)
 
 
 def test_an_outsider_gets_404_on_a_comment(api, outsider, guest, comment):
     for person in (outsider, guest):
         for pk in (comment.pk, HUGE):
-            answer = api(person).patch(f"{V1}/comments/{pk}/", {"resolved": True})
+            with unchanged(comment):
+                answer = api(person).patch(f"{V1}/comments/{pk}/", {"resolved": True})
             assert answer.status_code == 404
+            assert answer.json() == NOT_FOUND
 
 
 # PUT /reviews/{id}/verdict/ --------------------------------------------------------
@@ -602,10 +652,19 @@ def test_a_guests_verdict_is_shown_not_counted(api, opened, invited):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"verdict": "love"}, {"verdict": None}, {"verdict": "approve", "note": None}]
+    ("body", "field"),
+    [
+        ({}, "verdict"),
+        ({"verdict": "love"}, "verdict"),
+        ({"verdict": None}, "verdict"),
+        ({"verdict": "approve", "note": None}, "note"),
+    ],
 )
-def test_a_malformed_verdict_answers_400(api, engineer, opened, body):
-    assert api(engineer).put(f"{V1}/reviews/{opened.pk}/verdict/", body).status_code == 400
+def test_a_malformed_verdict_answers_400(api, engineer, opened, body, field):
+    answer = api(engineer).put(f"{V1}/reviews/{opened.pk}/verdict/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, field)
+    assert not Verdict.objects.exists()
 
 
 def test_a_verdict_before_the_review_opens_answers_400(api, engineer, review):
@@ -619,6 +678,8 @@ def test_an_outsider_gets_404_on_a_verdict(api, outsider, guest, opened):
     for person in (outsider, guest):
         answer = api(person).put(f"{V1}/reviews/{opened.pk}/verdict/", {"verdict": "approve"})
         assert answer.status_code == 404
+        assert answer.json() == NOT_FOUND
+    assert not Verdict.objects.exists()
 
 
 # GET /reviews/{id}/invite.ics -----------------------------------------------------
@@ -633,7 +694,11 @@ def test_the_invitation_is_a_calendar_event(api, engineer, review):
 
 
 def test_an_invited_guest_gets_the_invitation(api, review, invited):
-    assert api(invited).get(f"{V1}/reviews/{review.pk}/invite.ics").status_code == 200
+    answer = api(invited).get(f"{V1}/reviews/{review.pk}/invite.ics")
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("text/calendar")
+    assert b"BEGIN:VEVENT" in answer.content
+    assert b"Room 4" in answer.content
 
 
 def test_an_outsider_gets_404_on_the_invitation(api, outsider, review):
@@ -675,15 +740,20 @@ def test_the_tech_lead_schedules_the_kickoff(api, tech_lead, milestone):
     ],
 )
 def test_scheduling_the_kickoff_with_malformed_input_answers_400(api, tech_lead, milestone, body):
-    assert api(tech_lead).put(f"{V1}/milestones/{milestone.pk}/kickoff/", body).status_code == 400
+    with unchanged(KickoffMeeting, Activity):
+        answer = api(tech_lead).put(f"{V1}/milestones/{milestone.pk}/kickoff/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 def test_only_the_tech_lead_schedules_the_kickoff_403(api, engineer, milestone):
-    answer = api(engineer).put(
-        f"{V1}/milestones/{milestone.pk}/kickoff/", {"scheduled_for": WHEN.isoformat()}
-    )
+    with unchanged(KickoffMeeting, Activity):
+        answer = api(engineer).put(
+            f"{V1}/milestones/{milestone.pk}/kickoff/", {"scheduled_for": WHEN.isoformat()}
+        )
 
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_the_tech_lead_marks_the_kickoff_held(api, tech_lead, milestone):
@@ -694,7 +764,10 @@ def test_the_tech_lead_marks_the_kickoff_held(api, tech_lead, milestone):
 
 
 def test_only_the_tech_lead_marks_the_kickoff_held_403(api, engineer, milestone):
-    assert api(engineer).post(f"{V1}/milestones/{milestone.pk}/kickoff/held/").status_code == 403
+    with unchanged(KickoffMeeting, Activity):
+        answer = api(engineer).post(f"{V1}/milestones/{milestone.pk}/kickoff/held/")
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 # GET, POST /milestones/{id}/concerns/ and PATCH /concerns/{id}/ --------------------
@@ -715,7 +788,10 @@ def test_a_member_raises_a_concern_and_the_squad_lists_it(api, product, engineer
     "body", [{}, {"kind": "rant", "text": "x"}, {"kind": "concern", "text": " "}, {"kind": None}]
 )
 def test_raising_a_malformed_concern_answers_400(api, engineer, milestone, body):
-    assert api(engineer).post(f"{V1}/milestones/{milestone.pk}/concerns/", body).status_code == 400
+    answer = api(engineer).post(f"{V1}/milestones/{milestone.pk}/concerns/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
+    assert not Concern.objects.exists()
 
 
 def test_the_principal_cannot_raise_a_concern_403(api, principal, milestone):
@@ -724,6 +800,8 @@ def test_the_principal_cannot_raise_a_concern_403(api, principal, milestone):
     )
 
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert not Concern.objects.exists()
 
 
 @pytest.fixture
@@ -744,16 +822,25 @@ def test_the_tech_lead_answers_a_concern(api, tech_lead, concern):
     "body", [{}, {"answer": "  "}, {"answer": "x", "status": "open"}, {"answer": None}]
 )
 def test_answering_a_concern_with_malformed_input_answers_400(api, tech_lead, concern, body):
-    assert api(tech_lead).patch(f"{V1}/concerns/{concern.pk}/", body).status_code == 400
+    with unchanged(concern, Activity):
+        answer = api(tech_lead).patch(f"{V1}/concerns/{concern.pk}/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
 
 
 def test_only_the_tech_lead_answers_a_concern_403(api, engineer, concern):
-    assert api(engineer).patch(f"{V1}/concerns/{concern.pk}/", {"answer": "Me"}).status_code == 403
+    with unchanged(concern, Activity):
+        answer = api(engineer).patch(f"{V1}/concerns/{concern.pk}/", {"answer": "Me"})
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_an_outsider_gets_404_on_a_concern(api, outsider, concern):
     for pk in (concern.pk, HUGE):
-        assert api(outsider).patch(f"{V1}/concerns/{pk}/", {"answer": "x"}).status_code == 404
+        with unchanged(concern):
+            answer = api(outsider).patch(f"{V1}/concerns/{pk}/", {"answer": "x"})
+        assert answer.status_code == 404
+        assert answer.json() == NOT_FOUND
 
 
 @pytest.mark.parametrize("rows", [1, 100])
@@ -798,13 +885,18 @@ def test_a_member_adds_a_story_with_201_and_its_key(api, engineer, milestone):
     [{}, {"title": ""}, {"title": "x" * 201}, {"title": "x", "ticket_url": "not a url"}],
 )
 def test_adding_a_malformed_story_answers_400(api, engineer, milestone, body):
-    assert api(engineer).post(f"{V1}/milestones/{milestone.pk}/stories/", body).status_code == 400
+    answer = api(engineer).post(f"{V1}/milestones/{milestone.pk}/stories/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, *(body.keys() - {"title"} or ["title"]))
+    assert not Story.objects.exists()
 
 
 def test_the_principal_cannot_add_a_story_403(api, principal, milestone):
     answer = api(principal).post(f"{V1}/milestones/{milestone.pk}/stories/", {"title": "Mine"})
 
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert not Story.objects.exists()
 
 
 def test_a_member_reads_and_changes_a_story(api, product, engineer, story):
@@ -832,17 +924,26 @@ def test_a_member_reads_and_changes_a_story(api, product, engineer, story):
     ],
 )
 def test_changing_a_story_with_malformed_input_answers_400(api, engineer, story, outsider, body):
-    assert api(engineer).patch(f"{V1}/stories/{story.pk}/", body).status_code == 400
+    with unchanged(story):
+        answer = api(engineer).patch(f"{V1}/stories/{story.pk}/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, *body)
 
 
 def test_the_principal_cannot_change_a_story_403(api, principal, story):
-    assert api(principal).patch(f"{V1}/stories/{story.pk}/", {"title": "X"}).status_code == 403
+    with unchanged(story):
+        answer = api(principal).patch(f"{V1}/stories/{story.pk}/", {"title": "X"})
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_an_outsider_gets_404_on_a_story(api, outsider, story):
     for pk in (story.pk, HUGE):
         assert api(outsider).get(f"{V1}/stories/{pk}/").status_code == 404
-        assert api(outsider).patch(f"{V1}/stories/{pk}/", {"title": "X"}).status_code == 404
+        with unchanged(story):
+            changed = api(outsider).patch(f"{V1}/stories/{pk}/", {"title": "X"})
+        assert changed.status_code == 404
+        assert api(outsider).get(f"{V1}/stories/{pk}/").json() == changed.json() == NOT_FOUND
 
 
 def test_claiming_a_story_makes_the_caller_its_assignee(api, product, story):
@@ -854,7 +955,11 @@ def test_claiming_a_story_makes_the_caller_its_assignee(api, product, story):
 
 
 def test_the_principal_cannot_claim_a_story_403(api, principal, story):
-    assert api(principal).post(f"{V1}/stories/{story.pk}/claim/").status_code == 403
+    with unchanged(story):
+        answer = api(principal).post(f"{V1}/stories/{story.pk}/claim/")
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert Story.objects.get().assignee is None
 
 
 @pytest.mark.parametrize("rows", [1, 100])
@@ -892,13 +997,18 @@ def test_a_member_breaks_a_story_into_subtasks(api, engineer, product, story):
     "body", [{}, {"title": " "}, {"title": "x" * 201}, {"title": "x", "assignee": "otto"}]
 )
 def test_adding_a_malformed_subtask_answers_400(api, engineer, story, outsider, body):
-    assert api(engineer).post(f"{V1}/stories/{story.pk}/subtasks/", body).status_code == 400
+    answer = api(engineer).post(f"{V1}/stories/{story.pk}/subtasks/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, *(body.keys() - {"title"} or ["title"]))
+    assert not Subtask.objects.exists()
 
 
 def test_the_principal_cannot_add_a_subtask_403(api, principal, story):
     answer = api(principal).post(f"{V1}/stories/{story.pk}/subtasks/", {"title": "Mine"})
 
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert not Subtask.objects.exists()
 
 
 @pytest.fixture
@@ -922,18 +1032,29 @@ def test_a_member_ticks_off_and_reassigns_a_subtask(api, product, engineer, subt
 def test_changing_a_subtask_with_malformed_input_answers_400(
     api, engineer, subtask, outsider, body
 ):
-    assert api(engineer).patch(f"{V1}/subtasks/{subtask.pk}/", body).status_code == 400
+    with unchanged(subtask):
+        answer = api(engineer).patch(f"{V1}/subtasks/{subtask.pk}/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400, *body)
 
 
 def test_the_principal_cannot_change_a_subtask_403(api, principal, subtask):
-    assert api(principal).patch(f"{V1}/subtasks/{subtask.pk}/", {"done": True}).status_code == 403
+    with unchanged(subtask):
+        answer = api(principal).patch(f"{V1}/subtasks/{subtask.pk}/", {"done": True})
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
 
 
 def test_an_outsider_gets_404_on_subtasks(api, outsider, story, subtask):
     client = api(outsider)
-    assert client.get(f"{V1}/stories/{story.pk}/subtasks/").status_code == 404
-    assert client.patch(f"{V1}/subtasks/{subtask.pk}/", {"done": True}).status_code == 404
-    assert client.patch(f"{V1}/subtasks/{HUGE}/", {"done": True}).status_code == 404
+    with unchanged(subtask):
+        answers = [
+            client.get(f"{V1}/stories/{story.pk}/subtasks/"),
+            client.patch(f"{V1}/subtasks/{subtask.pk}/", {"done": True}),
+            client.patch(f"{V1}/subtasks/{HUGE}/", {"done": True}),
+        ]
+    assert [a.status_code for a in answers] == [404, 404, 404]
+    assert [a.json() for a in answers] == [NOT_FOUND] * 3
 
 
 @pytest.mark.parametrize("rows", [1, 100])
@@ -997,7 +1118,10 @@ def test_scheduling_a_breakout_outside_meeting_mode_answers_400(api, tech_lead, 
 def test_scheduling_a_malformed_breakout_answers_400(
     api, tech_lead, milestone, meeting_mode, outsider, body
 ):
-    assert api(tech_lead).put(f"{V1}/milestones/{milestone.pk}/breakout/", body).status_code == 400
+    answer = api(tech_lead).put(f"{V1}/milestones/{milestone.pk}/breakout/", body)
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
+    assert not BreakoutSession.objects.exists()
 
 
 def test_only_the_tech_lead_schedules_the_breakout_403(api, engineer, milestone, meeting_mode):
@@ -1006,6 +1130,8 @@ def test_only_the_tech_lead_schedules_the_breakout_403(api, engineer, milestone,
     )
 
     assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert not BreakoutSession.objects.exists()
 
 
 def test_the_tech_lead_marks_the_breakout_held(api, tech_lead, milestone, meeting_mode):
@@ -1019,11 +1145,19 @@ def test_the_tech_lead_marks_the_breakout_held(api, tech_lead, milestone, meetin
 
 
 def test_holding_an_unscheduled_breakout_answers_400(api, tech_lead, milestone):
-    assert api(tech_lead).post(f"{V1}/milestones/{milestone.pk}/breakout/held/").status_code == 400
+    with unchanged(Activity):
+        answer = api(tech_lead).post(f"{V1}/milestones/{milestone.pk}/breakout/held/")
+    assert answer.status_code == 400
+    assert_api_error(answer, 400)
+    assert not BreakoutSession.objects.exists()
 
 
 def test_only_the_tech_lead_marks_the_breakout_held_403(api, engineer, milestone):
-    assert api(engineer).post(f"{V1}/milestones/{milestone.pk}/breakout/held/").status_code == 403
+    with unchanged(Activity):
+        answer = api(engineer).post(f"{V1}/milestones/{milestone.pk}/breakout/held/")
+    assert answer.status_code == 403
+    assert_api_error(answer, 403)
+    assert not BreakoutSession.objects.exists()
 
 
 # Guests and outsiders on the milestone's meetings -------------------------------------
@@ -1044,11 +1178,13 @@ def test_a_guest_gets_404_on_stories_concerns_and_their_actions(
     api, milestone, invited, story, concern, subtask
 ):
     client = api(invited)
-    assert client.get(f"{V1}/stories/{story.pk}/").status_code == 404
-    assert client.post(f"{V1}/stories/{story.pk}/claim/").status_code == 404
-    assert client.patch(f"{V1}/subtasks/{subtask.pk}/", {"done": True}).status_code == 404
-    assert client.patch(f"{V1}/concerns/{concern.pk}/", {"answer": "x"}).status_code == 404
-    assert client.post(f"{V1}/milestones/{milestone.pk}/kickoff/held/").status_code == 404
+    with unchanged(story, subtask, concern, KickoffMeeting, Activity):
+        assert client.get(f"{V1}/stories/{story.pk}/").status_code == 404
+        assert client.post(f"{V1}/stories/{story.pk}/claim/").status_code == 404
+        assert client.patch(f"{V1}/subtasks/{subtask.pk}/", {"done": True}).status_code == 404
+        assert client.patch(f"{V1}/concerns/{concern.pk}/", {"answer": "x"}).status_code == 404
+        assert client.post(f"{V1}/milestones/{milestone.pk}/kickoff/held/").status_code == 404
+    assert client.get(f"{V1}/stories/{story.pk}/").json() == NOT_FOUND
 
 
 @pytest.mark.parametrize("path", MILESTONE_MEETING_READS)
@@ -1059,15 +1195,37 @@ def test_an_outsider_gets_404_on_the_milestones_meetings(api, outsider, mileston
         assert answer.json() == NOT_FOUND
 
 
-@pytest.mark.parametrize("path", ["reviews/", "kickoff/", "concerns/", "stories/", "breakout/"])
-def test_the_principal_reads_the_milestones_meetings(api, principal, milestone, path):
-    assert api(principal).get(f"{V1}/milestones/{milestone.pk}/{path}").status_code == 200
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("reviews/", lambda body: [r["location"] for r in body["results"]] == ["Room 4"]),
+        ("kickoff/", lambda body: body["location"] == "Room 1"),
+        ("concerns/", lambda body: [c["text"] for c in body["results"]] == ["Which PSP?"]),
+        ("stories/", lambda body: [s["key"] for s in body["results"]] == ["S-1"]),
+        ("breakout/", lambda body: body["breakout_mode"] == "engineer"),
+    ],
+)
+def test_the_principal_reads_the_milestones_meetings(
+    api, principal, tech_lead, milestone, review, concern, story, path, shown
+):
+    services.schedule_kickoff(tech_lead, milestone, scheduled_for=WHEN, location="Room 1")
+
+    answer = api(principal).get(f"{V1}/milestones/{milestone.pk}/{path}")
+
+    assert answer.status_code == 200
+    assert shown(answer.json()), answer.json()
 
 
 def test_anonymous_callers_get_401(milestone, review):
     client = APIClient()
     assert client.get(f"{V1}/reviews/{review.pk}/").status_code == 401
     assert client.get(f"{V1}/milestones/{milestone.pk}/stories/").status_code == 401
+    for answer in (
+        client.get(f"{V1}/reviews/{review.pk}/"),
+        client.get(f"{V1}/milestones/{milestone.pk}/stories/"),
+    ):
+        assert_api_error(answer, 401)
+        assert "Room 4" not in answer.content.decode()
 
 
 def test_a_user_in_no_squad_gets_404_like_a_missing_review(api, review):

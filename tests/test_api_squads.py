@@ -11,6 +11,7 @@ from notifications.services import notify
 from planning.models import Project
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
+from tests.helpers import assert_api_error, unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +49,11 @@ def test_squads_lists_only_the_squads_i_belong_to_with_my_role(api, tech_lead, o
     assert squad["min_review_approvals"] == 2
 
 
-def test_squads_without_credentials_answer_401():
-    assert APIClient().get(f"{API}/squads/").status_code == 401
+def test_squads_without_credentials_answer_401(squad):
+    answer = APIClient().get(f"{API}/squads/")
+    assert answer.status_code == 401
+    assert_api_error(answer, 401)
+    assert "payments" not in answer.content.decode()
 
 
 def test_squads_list_keeps_its_query_count_as_squads_grow(
@@ -99,7 +103,8 @@ def test_creating_a_squad_with_bad_input_answers_400(api, outsider, body):
 
 
 def test_creating_a_squad_with_a_taken_slug_answers_400_on_the_slug(api, squad, outsider):
-    answer = api(outsider).post(f"{API}/squads/", {"name": "Again", "slug": squad.slug})
+    with unchanged(Squad, Membership):
+        answer = api(outsider).post(f"{API}/squads/", {"name": "Again", "slug": squad.slug})
 
     assert answer.status_code == 400
     assert "slug" in answer.json()
@@ -164,7 +169,8 @@ def test_an_engineer_changing_the_squad_settings_gets_403(api, engineer):
 
 
 def test_an_outsider_changing_the_squad_settings_gets_404(api, squad, outsider):
-    answer = api(outsider).patch(f"{API}/squads/payments/", {"min_review_approvals": 1})
+    with unchanged(squad):
+        answer = api(outsider).patch(f"{API}/squads/payments/", {"min_review_approvals": 1})
 
     assert answer.status_code == 404
     assert answer.json() == NOT_FOUND
@@ -256,11 +262,13 @@ def test_an_engineer_adding_a_member_gets_403(api, engineer):
 
 
 def test_an_outsider_adding_a_member_gets_404(api, squad, outsider):
-    answer = api(outsider).post(
-        f"{API}/squads/payments/members/", {"user": "otto", "role": "engineer"}
-    )
+    with unchanged(Membership):
+        answer = api(outsider).post(
+            f"{API}/squads/payments/members/", {"user": "otto", "role": "engineer"}
+        )
 
     assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
 
 
 @pytest.mark.parametrize(
@@ -282,18 +290,20 @@ def test_an_outsider_adding_a_member_gets_404(api, squad, outsider):
 def test_adding_a_member_with_bad_input_answers_400(api, tech_lead, engineer, body):
     UserFactory(username="nina")
 
-    answer = api(tech_lead).post(f"{API}/squads/payments/members/", body, format="json")
+    with unchanged(Membership):
+        answer = api(tech_lead).post(f"{API}/squads/payments/members/", body, format="json")
 
     assert answer.status_code == 400
     assert set(answer.json()) <= {"user", "role"}
 
 
 def test_a_username_with_a_lone_surrogate_answers_400_not_500(api, tech_lead):
-    answer = api(tech_lead).post(
-        f"{API}/squads/payments/members/",
-        '{"user": "\\ud800", "role": "engineer"}',
-        content_type="application/json",
-    )
+    with unchanged(Membership):
+        answer = api(tech_lead).post(
+            f"{API}/squads/payments/members/",
+            '{"user": "\\ud800", "role": "engineer"}',
+            content_type="application/json",
+        )
 
     assert answer.status_code == 400
     assert "user" in answer.json()
@@ -302,9 +312,10 @@ def test_a_username_with_a_lone_surrogate_answers_400_not_500(api, tech_lead):
 def test_adding_a_deactivated_person_answers_400(api, tech_lead):
     UserFactory(username="gone", is_active=False)
 
-    answer = api(tech_lead).post(
-        f"{API}/squads/payments/members/", {"user": "gone", "role": "engineer"}
-    )
+    with unchanged(Membership):
+        answer = api(tech_lead).post(
+            f"{API}/squads/payments/members/", {"user": "gone", "role": "engineer"}
+        )
 
     assert answer.status_code == 400
     assert "user" in answer.json()
@@ -333,36 +344,41 @@ def test_an_engineer_changing_a_role_gets_403(api, tech_lead, engineer):
 
 
 def test_changing_the_role_of_someone_outside_the_squad_answers_404(api, tech_lead, outsider):
-    answer = api(tech_lead).patch(
-        f"{API}/squads/payments/members/{outsider.pk}/", {"role": "engineer"}
-    )
+    with unchanged(Membership):
+        answer = api(tech_lead).patch(
+            f"{API}/squads/payments/members/{outsider.pk}/", {"role": "engineer"}
+        )
 
     assert answer.status_code == 404
     assert answer.json() == NOT_FOUND
 
 
 def test_an_outsider_changing_a_role_gets_404(api, tech_lead, outsider):
-    answer = api(outsider).patch(
-        f"{API}/squads/payments/members/{tech_lead.pk}/", {"role": "engineer"}
-    )
+    with unchanged(Membership):
+        answer = api(outsider).patch(
+            f"{API}/squads/payments/members/{tech_lead.pk}/", {"role": "engineer"}
+        )
 
     assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
 
 
 @pytest.mark.parametrize("body", [{"role": "boss"}, {}, {"role": None}, {"role": ["engineer"]}])
 def test_changing_a_role_to_something_not_a_role_answers_400(api, tech_lead, engineer, body):
-    answer = api(tech_lead).patch(
-        f"{API}/squads/payments/members/{engineer.pk}/", body, format="json"
-    )
+    with unchanged(Membership):
+        answer = api(tech_lead).patch(
+            f"{API}/squads/payments/members/{engineer.pk}/", body, format="json"
+        )
 
     assert answer.status_code == 400
     assert "role" in answer.json()
 
 
 def test_demoting_the_last_tech_lead_answers_400(api, tech_lead):
-    answer = api(tech_lead).patch(
-        f"{API}/squads/payments/members/{tech_lead.pk}/", {"role": "engineer"}
-    )
+    with unchanged(Membership):
+        answer = api(tech_lead).patch(
+            f"{API}/squads/payments/members/{tech_lead.pk}/", {"role": "engineer"}
+        )
 
     assert answer.status_code == 400
     assert "tech lead" in answer.json()["detail"]
@@ -383,14 +399,18 @@ def test_an_engineer_removing_a_member_gets_403(api, engineer, product):
 
 
 def test_removing_someone_who_is_not_a_member_answers_404(api, tech_lead):
-    assert api(tech_lead).delete(f"{API}/squads/payments/members/987654/").status_code == 404
+    with unchanged(Membership):
+        answer = api(tech_lead).delete(f"{API}/squads/payments/members/987654/")
+    assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
 
 
 def test_removing_the_tech_lead_of_a_project_answers_400(api, tech_lead, engineer, project):
     project.tech_lead = engineer
     project.save()
 
-    answer = api(tech_lead).delete(f"{API}/squads/payments/members/{engineer.pk}/")
+    with unchanged(Membership, Project):
+        answer = api(tech_lead).delete(f"{API}/squads/payments/members/{engineer.pk}/")
 
     assert answer.status_code == 400
     assert "Card Vault" in answer.json()["detail"]
@@ -428,7 +448,9 @@ def test_users_list_keeps_its_query_count_as_people_grow(
 
 
 def test_a_page_past_the_end_answers_404(api, tech_lead):
-    assert api(tech_lead).get(f"{API}/users/?page=99").status_code == 404
+    answer = api(tech_lead).get(f"{API}/users/?page=99")
+    assert answer.status_code == 404
+    assert_api_error(answer, 404)
 
 
 # GET, POST /projects/ -------------------------------------------------------------
@@ -522,18 +544,20 @@ def test_an_engineer_creating_a_project_gets_403(api, engineer):
 def test_creating_a_project_with_bad_input_answers_400(api, tech_lead, outsider, project, change):
     body = {"squad": "payments", "name": "Wallet", "slug": "wallet", "tech_lead": tech_lead.pk}
 
-    answer = api(tech_lead).post(f"{API}/projects/", {**body, **change}, format="json")
+    with unchanged(Project):
+        answer = api(tech_lead).post(f"{API}/projects/", {**body, **change}, format="json")
 
     assert answer.status_code == 400
     assert set(answer.json()) & set(change)
 
 
 def test_a_project_lead_who_is_not_a_squad_member_answers_400(api, tech_lead, outsider):
-    answer = api(tech_lead).post(
-        f"{API}/projects/",
-        {"squad": "payments", "name": "Wallet", "slug": "wallet", "tech_lead": outsider.pk},
-        format="json",
-    )
+    with unchanged(Project):
+        answer = api(tech_lead).post(
+            f"{API}/projects/",
+            {"squad": "payments", "name": "Wallet", "slug": "wallet", "tech_lead": outsider.pk},
+            format="json",
+        )
 
     assert answer.status_code == 400
     assert "tech_lead" in answer.json()
@@ -583,7 +607,10 @@ def test_an_engineer_changing_a_project_gets_403(api, engineer, project):
 
 
 def test_an_outsider_changing_a_project_gets_404(api, project, outsider):
-    assert api(outsider).patch(f"{API}/projects/{project.pk}/", {"name": "X"}).status_code == 404
+    with unchanged(project):
+        answer = api(outsider).patch(f"{API}/projects/{project.pk}/", {"name": "X"})
+    assert answer.status_code == 404
+    assert answer.json() == NOT_FOUND
 
 
 @pytest.mark.parametrize(
@@ -597,7 +624,8 @@ def test_an_outsider_changing_a_project_gets_404(api, project, outsider):
     ],
 )
 def test_changing_a_project_with_bad_input_answers_400(api, tech_lead, project, body):
-    answer = api(tech_lead).patch(f"{API}/projects/{project.pk}/", body, format="json")
+    with unchanged(Project):
+        answer = api(tech_lead).patch(f"{API}/projects/{project.pk}/", body, format="json")
 
     assert answer.status_code == 400
     assert set(answer.json()) & set(body)
@@ -606,9 +634,10 @@ def test_changing_a_project_with_bad_input_answers_400(api, tech_lead, project, 
 def test_handing_a_project_to_someone_outside_the_squad_answers_400(
     api, tech_lead, project, outsider
 ):
-    answer = api(tech_lead).patch(
-        f"{API}/projects/{project.pk}/", {"tech_lead": outsider.pk}, format="json"
-    )
+    with unchanged(Project):
+        answer = api(tech_lead).patch(
+            f"{API}/projects/{project.pk}/", {"tech_lead": outsider.pk}, format="json"
+        )
 
     assert answer.status_code == 400
     assert "tech_lead" in answer.json()
@@ -617,7 +646,8 @@ def test_handing_a_project_to_someone_outside_the_squad_answers_400(
 def test_taking_the_slug_of_another_project_answers_400(api, tech_lead, project):
     ProjectFactory(squad=project.squad, slug="wallet", tech_lead=tech_lead)
 
-    answer = api(tech_lead).patch(f"{API}/projects/{project.pk}/", {"slug": "wallet"})
+    with unchanged(Project):
+        answer = api(tech_lead).patch(f"{API}/projects/{project.pk}/", {"slug": "wallet"})
 
     assert answer.status_code == 400
     assert "slug" in answer.json()

@@ -58,6 +58,7 @@ def test_a_milestone_walks_from_creation_to_done_through_the_api():
     assert {u["code"] for u in refused.json()["unmet"]} >= {
         "artifact_not_ready:system_architecture"
     }
+    assert ok(api.get(f"{API}/milestones/{m}/"))["phase"] == "architecture"
 
     def write_ready(kind: str) -> None:
         url = f"{API}/milestones/{m}/artifacts/{kind}/"
@@ -136,6 +137,7 @@ def test_a_milestone_walks_from_creation_to_done_through_the_api():
     early = api.post(f"{API}/reviews/{r}/close/", {"outcome": "approved"})
     assert early.status_code == 409
     assert "not_enough_approvals" in {u["code"] for u in early.json()["unmet"]}
+    assert ok(api.get(f"{API}/reviews/{r}/"))["status"] == "open"
     ok(eng_api.put(f"{API}/reviews/{r}/verdict/", {"verdict": "approve"}))
     ok(second_api.put(f"{API}/reviews/{r}/verdict/", {"verdict": "approve"}))
     ok(api.post(f"{API}/reviews/{r}/close/", {"outcome": "approved"}))
@@ -165,6 +167,9 @@ def test_a_milestone_walks_from_creation_to_done_through_the_api():
     assert story["key"] == "S-1"
     ok(eng_api.post(f"{API}/stories/{story['id']}/claim/"))
     assert api.post(f"{API}/milestones/{m}/transition/", {"to": "done"}).status_code == 409
+    not_broken_out = api.post(f"{API}/milestones/{m}/transition/", {"to": "done"})
+    assert [u["code"] for u in not_broken_out.json()["unmet"]] == ["story_without_subtasks:S-1"]
+    assert ok(api.get(f"{API}/milestones/{m}/"))["phase"] == "task_breakout"
     ok(
         eng_api.post(f"{API}/stories/{story['id']}/subtasks/", {"title": "Query expiring cards"}),
         201,

@@ -16,7 +16,7 @@ from planning.models import Activity, ArtifactRevision, Milestone
 from planning.workflow import ArtifactKind, ArtifactStatus
 from squads.models import Membership
 from tests.factories import MembershipFactory, UserFactory
-from tests.helpers import artifact_of, make_ready, write_artifact
+from tests.helpers import artifact_of, assert_not_found_page, make_ready, write_artifact
 
 pytestmark = pytest.mark.django_db
 
@@ -741,6 +741,7 @@ def test_diff_with_a_revision_that_does_not_exist_is_404(client_for, milestone, 
     response = client_for(tech_lead).get(page_url("artifact-diff", milestone, SYSTEM, query))
 
     assert response.status_code == 404
+    assert_not_found_page(response)
 
 
 # The preview endpoint -------------------------------------------------------------
@@ -910,6 +911,8 @@ def test_a_payload_is_inert_on_the_conflict_page(
 
     content = response.content.decode()
     assert response.status_code == 409
+    assert [number for number, *_ in revisions_of(milestone, SYSTEM)] == [1, 2]
+    assert artifact_of(milestone, SYSTEM).body == payload
     assert_inert(rendered_body(content))
     assert_page_runs_only_its_own_scripts(content)
 

@@ -19,7 +19,13 @@ from planning.models import DesignReview, Verdict
 from planning.packet import design_packet
 from planning.workflow import ArtifactKind, Phase
 from squads.models import Squad
-from tests.helpers import artifact_of, decide_not_needed, put_in_phase, write_artifact
+from tests.helpers import (
+    artifact_of,
+    assert_not_found_page,
+    decide_not_needed,
+    put_in_phase,
+    write_artifact,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +184,8 @@ def test_a_meeting_not_yet_scheduled_has_no_calendar(client_for, milestone, tech
     response = client_for(tech_lead).get(milestone_url(name, milestone))
 
     assert response.status_code == 404
+    assert not response["Content-Type"].startswith("text/calendar")
+    assert_not_found_page(response)
 
 
 def test_an_outsider_gets_404_on_the_review_calendar(client_for, review, outsider):
@@ -188,6 +196,8 @@ def test_an_outsider_gets_404_on_the_review_calendar(client_for, review, outside
     )
 
     assert response.status_code == 404
+    assert "BEGIN:VCALENDAR" not in response.content.decode()
+    assert_not_found_page(response, "Tokenise cards", "Card Vault")
 
 
 def test_the_review_invitation_email_carries_the_ics(review, engineer):
@@ -346,3 +356,5 @@ def test_the_packet_view_is_404_for_outsiders_and_guests(client_for, planned, re
     response = client_for(request.getfixturevalue(who)).get(milestone_url("packet", planned))
 
     assert response.status_code == 404
+    assert "Content-Disposition" not in response
+    assert_not_found_page(response, "Tokenise cards", "Keep only tokens")

@@ -15,7 +15,7 @@ from planning.exceptions import DeferralConflict
 from planning.models import Activity, DeferralRequest, Unknown
 from squads.models import Membership
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
-from tests.helpers import unknown_url
+from tests.helpers import assert_forbidden_page, assert_not_found_page, unknown_url
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +91,7 @@ def test_an_engineer_asking_through_the_page_gets_403(client_for, unknown, engin
 
     assert response.status_code == 403
     assert not DeferralRequest.objects.exists()
+    assert_forbidden_page(response)
 
 
 @pytest.mark.parametrize(
@@ -167,6 +168,7 @@ def test_a_second_deferral_through_the_page_says_why_it_was_refused(
 
     assert response.status_code == 409
     assert "U-1 already has a deferral waiting for a decision." in response.content.decode()
+    assert list(DeferralRequest.objects.values_list("pk", flat=True)) == [deferral.pk]
 
 
 def test_the_tech_lead_asks_through_the_page(client_for, unknown, tech_lead):
@@ -176,6 +178,13 @@ def test_the_tech_lead_asks_through_the_page(client_for, unknown, tech_lead):
 
     assert response.status_code == 302
     assert response["Location"] == unknown.get_absolute_url()
+    asked = DeferralRequest.objects.get(unknown=unknown)
+    assert (asked.status, asked.reason, asked.defer_until, asked.requested_by) == (
+        "pending",
+        "Later.",
+        "M3",
+        tech_lead,
+    )
     page = client_for(tech_lead).get(unknown.get_absolute_url()).content.decode()
     assert "deferral pending" in page
 
@@ -297,6 +306,10 @@ def test_deciding_through_the_page_is_refused_to_everyone_but_the_principal(
     deferral.refresh_from_db()
     assert deferral.status == "pending"
     assert status_of(unknown) == Unknown.Status.OPEN
+    if status == 404:
+        assert_not_found_page(response, unknown.title, deferral.reason)
+    else:
+        assert_forbidden_page(response)
 
 
 def test_the_principal_approves_through_the_page(client_for, deferral, unknown, principal):

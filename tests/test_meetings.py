@@ -25,7 +25,7 @@ from planning.models import (
 )
 from planning.workflow import Phase
 from squads.models import Squad
-from tests.helpers import put_in_phase
+from tests.helpers import assert_forbidden_page, assert_not_found_page, put_in_phase, unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -588,6 +588,8 @@ def test_the_kickoff_and_breakout_pages_render_for_the_squad(
     response = client_for(request.getfixturevalue(who)).get(url(name, milestone))
 
     assert response.status_code == 200
+    heading = {"kickoff": "Kick-off of M1", "breakout": "Task breakout of M1"}[name]
+    assert f"<h1>{heading}</h1>" in response.content.decode()
 
 
 @pytest.mark.parametrize("name", ["kickoff", "breakout", "kickoff-ics", "breakout-ics"])
@@ -595,6 +597,7 @@ def test_an_outsider_gets_404_on_the_meeting_pages(client_for, milestone, outsid
     response = client_for(outsider).get(url(name, milestone))
 
     assert response.status_code == 404
+    assert_not_found_page(response, "Tokenise cards", "Card Vault")
 
 
 def test_the_kickoff_page_lists_open_and_answered_concerns(
@@ -702,10 +705,12 @@ def test_the_tech_lead_answers_through_the_page_and_others_get_403(
     concern = services.raise_concern(engineer, milestone, kind="question", text="Which HSM?")
     address = url("concern-answer", milestone, pk=concern.pk)
 
-    refused = client_for(engineer).post(address, {"answer": "I decide."})
+    with unchanged(concern):
+        refused = client_for(engineer).post(address, {"answer": "I decide."})
     answered = client_for(tech_lead).post(address, {"answer": "The existing one."})
 
     assert refused.status_code == 403
+    assert_forbidden_page(refused)
     assert answered.status_code == 302
     assert Concern.objects.get().answer == "The existing one."
 
@@ -764,6 +769,7 @@ def test_an_outsider_gets_404_on_the_breakout_forms(
     response = client_for(outsider).post(url(name, milestone, **extra), {"title": "Mine"})
 
     assert response.status_code == 404
+    assert_not_found_page(response, "Token service", "Tokenise cards")
     story = Story.objects.get()
     assert (story.assignee, story.subtasks.count(), Story.objects.count()) == (None, 0, 1)
 

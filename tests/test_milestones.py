@@ -17,7 +17,13 @@ from planning.models import Activity, Artifact, Milestone
 from planning.workflow import ARTIFACT_KINDS, ON_NEED_KINDS, ArtifactKind, Phase, next_phase
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
-from tests.helpers import artifact_of, decide_not_needed, make_ready, write_artifact
+from tests.helpers import (
+    artifact_of,
+    assert_not_found_page,
+    decide_not_needed,
+    make_ready,
+    write_artifact,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -815,6 +821,7 @@ def test_an_artifact_kind_that_does_not_exist_is_404(client_for, milestone, tech
     response = client_for(tech_lead).get(artifact_url("artifact-edit", milestone, "wiring_diagram"))
 
     assert response.status_code == 404
+    assert_not_found_page(response)
 
 
 @pytest.mark.parametrize("name", ["milestone-detail", "artifact-edit", "artifact-history"])
@@ -1000,6 +1007,7 @@ def test_strangers_get_404_on_every_milestone_and_artifact_url(
 
     assert response.status_code == 404
     assert state(milestone) == before
+    assert_not_found_page(response, "Tokenise cards", "A flow.")
 
 
 @pytest.mark.parametrize(
@@ -1020,6 +1028,15 @@ def test_the_principal_engineer_reads_the_milestone_and_its_artifacts(
     response = client_for(principal).get(any_url(name, milestone))
 
     assert response.status_code == 200
+    page = response.content.decode()
+    assert "Tokenise cards" in page
+    assert {
+        "milestone-detail": '<span class="milestone-number">M1</span> Tokenise cards',
+        "milestone-timeline": "Timeline of M1 Tokenise cards",
+        "artifact-edit": "A flow.",
+        "artifact-history": "History of the flow chart",
+        "artifact-diff": "A flow.",
+    }[name] in page
 
 
 def test_the_principal_engineer_reads_an_artifact_without_an_editor(

@@ -256,6 +256,7 @@ def test_the_api_list_answers_each_query_for_itself_and_shows_each_change(
     Unknown.objects.filter(milestone=milestone, number=1).update(title="Renamed in bulk")
     assert titles("?page_size=2") == ["Renamed in bulk", "Unknown 1"]
     assert client.get(base + "?status=nonsense").status_code == 400
+    assert "status" in client.get(base + "?status=nonsense").json()
 
 
 # People's names ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from planning.models import DesignReview, Unknown
 from planning.services import reminders
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
+from tests.helpers import assert_not_found_page
 
 pytestmark = pytest.mark.django_db
 
@@ -1072,11 +1073,12 @@ def test_a_notification_link_to_another_site_is_not_followed(client_for, enginee
     ("name", "method"), [("notification-open", "get"), ("notification-read", "post")]
 )
 def test_someone_elses_notification_is_404(client_for, engineer, tech_lead, name, method):
-    theirs = message_for(tech_lead)
+    theirs = message_for(tech_lead, "Only for tess.")
 
     response = getattr(client_for(engineer), method)(reverse(f"planning:{name}", args=[theirs.pk]))
 
     assert response.status_code == 404
+    assert_not_found_page(response, "Only for tess.")
     theirs.refresh_from_db()
     assert theirs.read_at is None
 

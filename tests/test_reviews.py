@@ -17,7 +17,7 @@ from planning.exceptions import GuardRefused
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.workflow import ARTIFACT_KINDS, ArtifactKind, Phase
 from tests.factories import ProjectFactory
-from tests.helpers import put_in_phase, write_artifact
+from tests.helpers import assert_not_found_page, put_in_phase, write_artifact
 
 
 def counted(review: DesignReview) -> tuple[int, int]:
@@ -676,6 +676,7 @@ def test_an_invited_guest_gets_404_on_the_squads_other_pages(
     response = client_for(invited).get(address(milestone))
 
     assert response.status_code == 404
+    assert_not_found_page(response, "Vendor limits", "Keep only tokens.")
 
 
 ARTIFACT_POSTS = [
@@ -694,6 +695,7 @@ def test_an_invited_guest_gets_404_on_the_artifact_post_endpoints(
     response = client_for(invited).post(milestone_url(name, milestone, kind=kind), data)
 
     assert response.status_code == 404
+    assert_not_found_page(response, "Guest")
     artifact = milestone.artifacts.get(kind=kind)
     assert (artifact.revision, artifact.status, artifact.needed) == (0, "missing", None)
 
@@ -707,6 +709,8 @@ def test_an_invited_guest_gets_404_on_the_other_milestones_of_the_project(
     assert client.get(other.get_absolute_url()).status_code == 404
     assert client.get(milestone_url("artifact-edit", other, kind=SYSTEM)).status_code == 404
     assert client.get(milestone.get_absolute_url()).status_code == 200
+    assert_not_found_page(client.get(other.get_absolute_url()), "Not yours")
+    assert "Tokenise cards" in client.get(milestone.get_absolute_url()).content.decode()
 
 
 def test_an_invited_guest_gets_404_on_a_review_of_another_milestone(
@@ -724,6 +728,9 @@ def test_an_invited_guest_gets_404_on_a_review_of_another_milestone(
     assert client.get(other.get_absolute_url()).status_code == 404
     assert client.get(far.get_absolute_url()).status_code == 404
     assert client.get(another_project.get_absolute_url()).status_code == 404
+    for hidden in (elsewhere, other, far):
+        assert_not_found_page(client.get(hidden.get_absolute_url()), "Other", "Far away")
+    assert_not_found_page(client.get(another_project.get_absolute_url()), another_project.name)
 
 
 def test_a_guest_of_one_round_gets_404_on_another_rounds_page(
@@ -749,6 +756,8 @@ def test_a_guest_who_was_not_invited_gets_404_on_the_milestone_and_its_review(
     assert client.get(milestone.get_absolute_url()).status_code == 404
     assert client.get(review.get_absolute_url()).status_code == 404
     assert client.get(milestone_url("artifact-edit", milestone, kind=SYSTEM)).status_code == 404
+    for address in (milestone.get_absolute_url(), review.get_absolute_url()):
+        assert_not_found_page(client.get(address), "Tokenise cards", "Room 4")
 
 
 # "Changed since review" ---------------------------------------------------------------
@@ -815,10 +824,15 @@ def test_review_updates_answers_with_the_verdicts_after_a_new_verdict(
     assert "1 of 2" in page
 
 
-def test_review_updates_answers_200_without_since(client_for, opened, engineer):
+def test_review_updates_answers_200_without_since(client_for, opened, engineer, product):
+    services.add_comment(product, opened, body="Said before anyone polled.")
+
     response = client_for(engineer).get(url("review-updates", opened))
 
     assert response.status_code == 200
+    page = response.content.decode()
+    assert "Said before anyone polled." in page
+    assert 'id="review-poller"' in page
 
 
 # Query budget ------------------------------------------------------------------------

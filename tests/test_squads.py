@@ -12,6 +12,7 @@ from django.utils.html import escape
 from squads import services
 from squads.models import Membership, Squad
 from tests.factories import MembershipFactory, ProjectFactory, SquadFactory, UserFactory
+from tests.helpers import assert_not_found_page
 
 pytestmark = pytest.mark.django_db
 
@@ -372,6 +373,7 @@ def test_add_member_with_an_unknown_username_over_htmx_shows_the_error_in_the_fr
     assert "<html" not in page
     assert "No one has the username" in page
     assert 'value="nobody-here"' in page
+    assert squad.memberships.count() == 1
 
 
 def test_adding_someone_already_in_the_squad_shows_the_refusal(
@@ -449,6 +451,7 @@ def test_change_role_of_someone_outside_the_squad_is_404(client_for, squad, tech
 
     assert response.status_code == 404
     assert not Membership.objects.filter(squad=squad, user=outsider).exists()
+    assert_not_found_page(response, outsider.full_name)
 
 
 def test_remove_member_get_asks_for_confirmation_and_removes_nothing(
@@ -492,6 +495,7 @@ def test_remove_member_with_htmx_answers_with_the_members_fragment(
     assert "<html" not in page
     assert 'id="member-eli"' not in page
     assert 'id="member-tess"' in page
+    assert list(squad.memberships.values_list("user__username", flat=True)) == ["tess"]
 
 
 def test_removing_a_projects_tech_lead_on_the_page_is_refused_with_a_message(

@@ -15,7 +15,12 @@ from planning import services
 from planning.exceptions import GuardRefused
 from planning.models import Activity, Milestone, Unknown
 from planning.workflow import Phase
-from tests.helpers import put_in_phase, unknown_url
+from tests.helpers import (
+    assert_forbidden_page,
+    assert_not_found_page,
+    put_in_phase,
+    unknown_url,
+)
 from tests.test_milestones import MILESTONE_PAGE_BUDGET as EMPTY_MILESTONE_PAGE_BUDGET
 
 pytestmark = pytest.mark.django_db
@@ -623,6 +628,7 @@ def test_the_principal_engineer_gets_403_on_adding_an_unknown(client_for, milest
 
     assert response.status_code == 403
     assert not Unknown.objects.exists()
+    assert_forbidden_page(response)
 
 
 # Editing inline and on its own page ------------------------------------------------------
@@ -825,6 +831,7 @@ def test_an_outsider_gets_404_on_every_unknown_url(client_for, unknown, outsider
     response = getattr(client, method)(unknown_url(name, unknown), data)
 
     assert response.status_code == 404
+    assert_not_found_page(response, "Which HSM?")
     assert fresh(unknown).title == "Which HSM?" and fresh(unknown).status == "open"
     assert not unknown.comments.exists() and not unknown.deferrals.exists()
 
@@ -836,6 +843,7 @@ def test_an_outsider_gets_404_on_the_unknowns_page(client_for, unknown, outsider
     response = getattr(client, method)(list_url(unknown.milestone), {"title": "Sneaky"})
 
     assert response.status_code == 404
+    assert_not_found_page(response, "Which HSM?")
     assert Unknown.objects.count() == 1
 
 
@@ -843,6 +851,7 @@ def test_an_unknown_key_that_does_not_exist_is_404(client_for, unknown, engineer
     url = unknown_url("unknown-detail", unknown).replace("/U-1/", "/U-99/")
 
     assert client_for(engineer).get(url).status_code == 404
+    assert_not_found_page(client_for(engineer).get(url))
 
 
 # Query budgets -----------------------------------------------------------------------------

@@ -175,6 +175,9 @@ def test_tech_leads_see_the_delivery_log_and_others_do_not(
     assert hooked_squad.webhook_secret in page.content.decode()
     assert client_for(engineer).get(url).status_code == 403
     assert client_for(outsider).get(url).status_code == 404
+    for refused in (client_for(engineer).get(url), client_for(outsider).get(url)):
+        assert hooked_squad.webhook_secret not in refused.content.decode()
+        assert "milestone.phase_changed" not in refused.content.decode()
 
 
 def test_old_deliveries_are_listed_newest_first(client_for, hooked_squad, tech_lead):
