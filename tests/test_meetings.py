@@ -500,7 +500,7 @@ def test_engineer_mode_needs_no_breakout_session(breaking_out, tech_lead, engine
 
 
 def test_meeting_mode_done_is_refused_without_a_breakout_session(meeting_mode, breaking_out):
-    assert refused_codes(breaking_out, Phase.DONE) == ["breakout_not_held"]
+    assert refused_codes(breaking_out, Phase.DONE) == ["no_stories", "breakout_not_held"]
 
 
 def test_meeting_mode_done_is_refused_while_the_session_is_not_held(
@@ -508,7 +508,7 @@ def test_meeting_mode_done_is_refused_while_the_session_is_not_held(
 ):
     services.schedule_breakout(tech_lead, breaking_out, scheduled_for=WHEN)
 
-    assert refused_codes(breaking_out, Phase.DONE) == ["breakout_not_held"]
+    assert refused_codes(breaking_out, Phase.DONE) == ["no_stories", "breakout_not_held"]
 
 
 def test_meeting_mode_every_story_needs_a_subtask_claimed_or_not(
@@ -554,6 +554,8 @@ def test_an_unsettled_unknown_blocks_done_in_both_breakout_modes(
     if mode == Squad.BreakoutMode.MEETING:
         services.schedule_breakout(tech_lead, breaking_out, scheduled_for=WHEN)
         services.hold_breakout(tech_lead, breaking_out)
+    story = services.add_story(tech_lead, breaking_out, title="Vault client")
+    services.add_subtask(tech_lead, story, title="Client library")
     unknown = services.add_unknown(tech_lead, breaking_out, title="PCI scope", owner=engineer)
     Unknown.objects.filter(pk=unknown.pk).update(status=status)
 
@@ -566,6 +568,7 @@ def test_an_unsettled_unknown_blocks_done_in_both_breakout_modes(
 def test_an_unknown_deferred_with_approval_does_not_block_done(
     breaking_out, tech_lead, engineer, principal
 ):
+    services.add_story(tech_lead, breaking_out, title="Vault client")
     unknown = services.add_unknown(tech_lead, breaking_out, title="Key rotation", owner=engineer)
     deferral = services.request_deferral(
         tech_lead, unknown, reason="After launch.", defer_until="M3"

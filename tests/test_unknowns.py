@@ -384,7 +384,9 @@ def test_a_blocker_whose_deferral_was_rejected_still_blocks(
 
 
 @pytest.fixture
-def in_breakout(milestone):
+def in_breakout(milestone, tech_lead):
+    """In task breakout with one unclaimed story: only the unknowns can hold it back."""
+    services.add_story(tech_lead, milestone, title="Vault client")
     return put_in_phase(milestone, Phase.TASK_BREAKOUT)
 
 
