@@ -321,4 +321,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO").upper()},
+    # The login throttle logs every login at INFO; refusals come as warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

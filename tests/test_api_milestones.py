@@ -307,6 +307,16 @@ def test_moving_back_without_a_note_answers_400_and_with_one_succeeds(milestone,
     assert moved.json()["phase"] == "architecture"
 
 
+def test_a_move_to_the_phase_it_is_in_answers_400_naming_to(milestone, tech_lead):
+    with unchanged(Milestone, Activity):
+        answer = api(tech_lead).post(
+            f"{API}/milestones/{milestone.pk}/transition/", {"to": "architecture"}
+        )
+
+    assert_api_error(answer, 400, "to")
+    assert answer.json()["to"] == ["The milestone is already in Architecture."]
+
+
 def test_an_engineer_moving_the_milestone_gets_403(milestone, engineer):
     _ready_for_protocols(milestone)  # the guard holds: only the role refuses the move
     with unchanged(Milestone, Activity):
@@ -334,6 +344,18 @@ def test_a_member_lists_the_seven_artifacts(milestone, engineer):
     answer = api(engineer).get(f"{API}/milestones/{milestone.pk}/artifacts/")
     assert answer.status_code == 200
     assert [a["kind"] for a in answer.json()["results"]] == ARTIFACT_KINDS
+
+
+def test_each_artifact_carries_the_template_its_editor_starts_from(milestone, engineer):
+    from planning.services.artifacts import TEMPLATES
+
+    answer = api(engineer).get(f"{API}/milestones/{milestone.pk}/artifacts/")
+
+    templates = {a["kind"]: a["template"] for a in answer.json()["results"]}
+    assert templates == {kind: TEMPLATES.get(kind, "") for kind in ARTIFACT_KINDS}
+    assert "```mermaid" in templates["sequence_diagram"]
+    one = api(engineer).get(f"{API}/milestones/{milestone.pk}/artifacts/flow_chart/").json()
+    assert one["template"] == TEMPLATES["flow_chart"]
 
 
 def test_the_artifacts_of_a_milestone_i_cannot_see_are_404(milestone, outsider):

@@ -472,12 +472,11 @@ def test_transition_moves_back_with_a_note(milestone, tech_lead):
     assert verbs(milestone)[-1] == "phase_moved_back"
 
 
-def test_transition_to_the_phase_it_is_in_says_it_already_moved(milestone, tech_lead):
-    # What a second click on a move button sends once the first has moved it.
-    with pytest.raises(GuardRefused) as refusal:
+def test_transition_to_the_phase_it_is_in_is_invalid_input_saying_where_it_is(milestone, tech_lead):
+    with pytest.raises(ValidationError) as refusal:
         services.transition(tech_lead, milestone, Phase.ARCHITECTURE)
 
-    assert [item.code for item in refusal.value.unmet] == ["phase_changed"]
+    assert refusal.value.message_dict == {"to": ["The milestone is already in Architecture."]}
     assert fresh(milestone).phase == Phase.ARCHITECTURE
     assert not {"phase_advanced", "phase_moved_back"} & set(verbs(milestone))
 
@@ -890,9 +889,13 @@ def test_a_second_submission_of_the_same_move_does_not_move_twice(client_for, mi
     client = client_for(tech_lead)
 
     client.post(url("milestone-transition", milestone), {"to": Phase.PROTOCOLS})
-    again = client.post(url("milestone-transition", milestone), {"to": Phase.PROTOCOLS})
+    again = client.post(
+        url("milestone-transition", milestone), {"to": Phase.PROTOCOLS}, follow=True
+    )
 
-    assert again.status_code in (400, 409)  # refused, whichever way the page explains it
+    # Back on the page, which says where the milestone stands.
+    assert again.redirect_chain == [(milestone.get_absolute_url(), 302)]
+    assert "The milestone is already in Protocols." in again.content.decode()
     assert fresh(milestone).phase == Phase.PROTOCOLS
     assert verbs(milestone).count("phase_advanced") == 1
 

@@ -20,6 +20,7 @@ from planning.models import (
     Milestone,
     Unknown,
 )
+from planning.services.artifacts import artifact_template
 from planning.workflow import ArtifactStatus, Phase
 
 User = get_user_model()
@@ -111,6 +112,9 @@ class ArtifactSerializer(serializers.ModelSerializer):
     on_need = serializers.BooleanField(
         source="is_on_need", read_only=True, help_text="Needed only when decided so."
     )
+    template = serializers.SerializerMethodField(
+        help_text="The text the editor starts from while the body is empty."
+    )
 
     class Meta:
         model = Artifact
@@ -119,6 +123,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "title",
             "status",
             "body",
+            "template",
             "revision",
             "on_need",
             "needed",
@@ -127,6 +132,9 @@ class ArtifactSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_template(self, artifact: Artifact) -> str:
+        return artifact_template(artifact.kind)
 
 
 class ArtifactUpdateSerializer(serializers.Serializer):

@@ -92,9 +92,14 @@ flowchart TD
 EMPTY_READY = {"body": "A ready artifact cannot be emptied; move it back to draft first."}
 
 
+def artifact_template(kind: str) -> str:
+    """The text an artifact of this kind starts from."""
+    return TEMPLATES.get(kind, "")
+
+
 def starting_text(artifact: Artifact) -> str:
     """What the editor shows: the body, or the kind's template while there is none."""
-    return artifact.body or TEMPLATES.get(artifact.kind, "")
+    return artifact.body or artifact_template(artifact.kind)
 
 
 def save_artifact_body(

@@ -116,11 +116,7 @@ def transition(actor: User, milestone: Milestone, to: str, note: str = "") -> Mi
         raise ValidationError({"to": f"{to!r} is not a phase."})
     if to == milestone.phase:
         # Most often a second click on a button whose move already happened.
-        label = Phase(to).label
-        raise GuardRefused(
-            f"The milestone is already in {label}.",
-            [Unmet("phase_changed", f"The milestone already moved to {label}.")],
-        )
+        raise ValidationError({"to": f"The milestone is already in {Phase(to).label}."})
     if to == workflow.next_phase(milestone.phase):
         return advance_phase(actor, milestone, to=to, note=note)
     if to in workflow.earlier_phases(milestone.phase):

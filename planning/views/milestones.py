@@ -261,6 +261,10 @@ def milestone_transition(
     access.require(request.user, Action.MOVE_PHASE, milestone)
     to = request.POST.get("to", "")
     note = request.POST.get("note", "")
+    if to == milestone.phase:
+        # A second click on a move that already happened: say where it stands.
+        messages.info(request, f"The milestone is already in {Phase(to).label}.")
+        return redirect(milestone)
     try:
         moved = services.transition(request.user, milestone, to, note)
     except GuardRefused as refusal:
