@@ -41,10 +41,18 @@ def test_tables_become_html_tables():
     assert "<td><code>/cards</code></td>" in html
 
 
-def test_column_alignment_survives_as_text_align_only():
-    html = render_markdown("| a |\n|:-:|\n| 1 |\n")
+def test_column_alignment_becomes_a_class_not_an_inline_style():
+    html = render_markdown("| a | b |\n|:-:|--:|\n| 1 | 2 |\n")
 
-    assert '<th style="text-align:center">a</th>' in html
+    assert '<th class="align-center">a</th>' in html
+    assert '<td class="align-right">2</td>' in html
+    assert "style" not in html
+
+
+def test_inline_style_in_raw_html_table_cells_is_dropped():
+    html = render_markdown('<table><tr><td style="text-align:right">1</td></tr></table>')
+
+    assert "<td>1</td>" in html
 
 
 def test_headings_lists_and_strikethrough_render():
