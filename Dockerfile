@@ -2,12 +2,13 @@
 # and Celery beat. docker-compose.yml picks the command for each.
 
 # Front-end packages, installed exactly as package-lock.json pins them. Only
-# the one file the app serves leaves this stage (see below), so neither Node
-# nor node_modules ends up in the final image.
+# the files the app serves leave this stage (see below), so neither Node nor
+# node_modules ends up in the final image.
 FROM node:22-slim AS assets
 WORKDIR /assets
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund \
+    && find node_modules/mermaid/dist/chunks/mermaid.esm.min -name "*.map" -delete
 
 FROM python:3.11-slim
 
@@ -32,11 +33,13 @@ RUN pip install --no-cache-dir -r requirements.lock
 
 COPY . .
 
-# The Mermaid bundle, where config.staticfiles.NodeModulesFinder looks for it,
-# so that collectstatic below copies it (hashed and compressed) into
-# staticfiles/vendor/mermaid/. The rest of node_modules stays in the assets
-# stage; .dockerignore keeps a local node_modules out of the build context.
-COPY --from=assets /assets/node_modules/mermaid/dist/mermaid.min.js /app/node_modules/mermaid/dist/
+# Mermaid's ES module build (its entry and the chunks it imports; no source maps), where
+# config.staticfiles.NodeModulesFinder looks for it, so that collectstatic below
+# copies it (hashed and compressed) into staticfiles/vendor/mermaid/. The rest
+# of node_modules stays in the assets stage; .dockerignore keeps a local
+# node_modules out of the build context.
+COPY --from=assets /assets/node_modules/mermaid/dist/mermaid.esm.min.mjs /app/node_modules/mermaid/dist/
+COPY --from=assets /assets/node_modules/mermaid/dist/chunks/mermaid.esm.min/ /app/node_modules/mermaid/dist/chunks/mermaid.esm.min/
 
 # collectstatic needs production settings (hashed, compressed file names for
 # WhiteNoise), and production settings refuse to load without a SECRET_KEY.

@@ -71,6 +71,7 @@ urlpatterns = [
     path("projects/", views.project_list, name="project-list"),
     path("approvals/", views.approvals, name="approvals"),
     path("deferrals/<id:pk>/decide/", views.deferral_decide, name="deferral-decide"),
+    path("diagrams/frame/", views.diagram_frame, name="diagram-frame"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.notifications_read_all, name="inbox-read-all"),
     path("inbox/<id:pk>/", views.notification_open, name="notification-open"),

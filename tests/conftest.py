@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -191,6 +192,31 @@ def client_for(client):
 # Browser --------------------------------------------------------------------
 
 
+@contextmanager
+def _static_files_for_any_origin() -> Iterator[None]:
+    """Static files as WhiteNoise serves them in development and production: to any origin.
+
+    live_server answers for static files itself, without the
+    Access-Control-Allow-Origin header WhiteNoise sends. The diagram frame is
+    sandboxed (an opaque origin), and module scripts it imports are fetched
+    with CORS, so without the header Mermaid would not load in the tests.
+    """
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+
+    serve = StaticFilesHandler.serve
+
+    def serve_to_any_origin(self, request):
+        response = serve(self, request)
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    StaticFilesHandler.serve = serve_to_any_origin
+    try:
+        yield
+    finally:
+        StaticFilesHandler.serve = serve
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
@@ -201,7 +227,7 @@ def browser() -> Iterator:
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # from the test body are still plain synchronous calls.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
+    with _static_files_for_any_origin(), sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=executable,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

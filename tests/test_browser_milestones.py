@@ -1,6 +1,7 @@
 """The milestone workflow and the artifact editor in a real browser."""
 
 import re
+from urllib.parse import unquote
 
 import pytest
 from playwright.sync_api import expect
@@ -54,10 +55,11 @@ def test_tech_lead_draws_a_diagram_marks_architecture_ready_and_advances(
 
     readiness.get_by_role("link", name="Scoped system architecture diagram is not ready.").click()
     write_in_editor(page, DIAGRAM)
-    # The live preview draws the diagram: Mermaid puts an <svg> in its place.
+    # The live preview draws the diagram: an image of the SVG Mermaid drew in its frame.
     expect(page.locator("#preview")).to_contain_text("Only what this milestone touches.")
-    expect(page.locator("#preview svg")).to_have_count(1, timeout=15_000)
-    expect(page.locator("#preview svg")).to_contain_text("Vault provider")
+    drawn = page.locator("#preview img.diagram-image")
+    expect(drawn).to_have_count(1, timeout=15_000)
+    assert "Vault provider" in unquote(drawn.get_attribute("src"))
     page.screenshot(path="test-artifacts/artifact-editor.png", full_page=True)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Saved as revision 1.")).to_be_visible()
@@ -68,7 +70,7 @@ def test_tech_lead_draws_a_diagram_marks_architecture_ready_and_advances(
     write_in_editor(
         page, "Three components.\n\n```mermaid\nflowchart TB\n  api --> logic --> db\n```\n"
     )
-    expect(page.locator("#preview svg")).to_have_count(1, timeout=15_000)
+    expect(page.locator("#preview img.diagram-image")).to_have_count(1, timeout=15_000)
     page.get_by_role("button", name="Save").click()
     page.get_by_role("button", name="Mark ready").click()
     expect(page.get_by_text("Application architecture is ready.")).to_be_visible()
@@ -132,13 +134,13 @@ def test_markdown_payloads_do_not_run_in_the_browser(new_page, project, tech_lea
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(milestone_url(milestone, "artifacts/system_architecture/"))
-    expect(page.locator("#preview pre.mermaid svg")).to_have_count(1, timeout=15_000)
+    expect(page.locator("#preview img.diagram-image")).to_have_count(1, timeout=15_000)
 
     # The live preview path renders the same text again, through htmx.
     write_in_editor(page, XSS_BODY + "\nmore")
     expect(page.locator("#preview")).to_contain_text("more")
-    expect(page.locator("#preview pre.mermaid svg")).to_have_count(1, timeout=15_000)
-    page.locator("#preview svg").first.click()
+    expect(page.locator("#preview img.diagram-image")).to_have_count(1, timeout=15_000)
+    page.locator("#preview img.diagram-image").first.click()
     page.wait_for_timeout(500)
 
     page.screenshot(path="test-artifacts/xss.png", full_page=True)

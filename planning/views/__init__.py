@@ -6,6 +6,7 @@ from planning.views.artifacts import (
     artifact_preview,
     artifact_status,
 )
+from planning.views.diagrams import diagram_frame
 from planning.views.inbox import (
     inbox,
     notification_open,
@@ -87,6 +88,7 @@ __all__ = [
     "dashboard",
     "deferral_decide",
     "deferral_request",
+    "diagram_frame",
     "inbox",
     "kickoff",
     "kickoff_calendar",

@@ -1,4 +1,6 @@
 // Small progressive enhancements; every page works without this file.
+const assets = document.currentScript.dataset;
+
 document.addEventListener("htmx:responseError", (event) => {
   const status = event.detail.xhr.status;
   const text = status === 403 ? "You are not allowed to do that." : "Something went wrong; reload the page and try again.";
@@ -48,3 +50,21 @@ function showRelative(root) {
 document.addEventListener("DOMContentLoaded", () => showRelative(document));
 document.addEventListener("htmx:load", (event) => showRelative(event.detail.elt));
 setInterval(() => showRelative(document), 60000);
+
+// Diagrams: the code that draws them (js/diagrams.js, which loads Mermaid into a
+// frame) is fetched only once the page shows one, at load or in a swapped-in part.
+let diagramsRequested = false;
+
+function loadDiagrams(root) {
+  if (diagramsRequested || !(root.matches("pre.mermaid") || root.querySelector("pre.mermaid"))) {
+    return;
+  }
+  diagramsRequested = true;
+  const script = document.createElement("script");
+  script.src = assets.diagrams;
+  script.dataset.frame = assets.diagramFrame;
+  document.head.append(script);
+}
+
+document.addEventListener("DOMContentLoaded", () => loadDiagrams(document.body));
+document.addEventListener("htmx:load", (event) => loadDiagrams(event.detail.elt));
