@@ -15,6 +15,15 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// Forms marked data-reset-on-success (comments) empty themselves once htmx has
+// sent them, so the next comment starts blank.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (event.detail.successful && form.matches && form.matches("form[data-reset-on-success]")) {
+    form.reset();
+  }
+});
+
 // The review page refreshes its threads every few seconds; never while someone
 // is typing a reply or an edit inside them, so that nothing typed is lost.
 document.addEventListener("htmx:beforeSwap", (event) => {
