@@ -32,7 +32,7 @@ def _node_modules() -> Path:
     return Path(settings.BASE_DIR) / "node_modules"
 
 
-def _assets() -> Iterator[tuple[str, Path]]:
+def served_files() -> Iterator[tuple[str, Path]]:
     """(static path, file) for every file the finder serves."""
     for static_path, (folder, pattern) in NODE_ASSETS.items():
         source = _node_modules() / folder
@@ -67,7 +67,7 @@ class NodeModulesFinder(BaseFinder):
         return [str(source)] if find_all else str(source)
 
     def list(self, ignore_patterns):
-        for static_path, file in _assets():
+        for static_path, file in served_files():
             storage = FileSystemStorage(location=str(file.parent))
             storage.prefix = str(PurePosixPath(static_path).parent)
             yield file.name, storage
