@@ -148,7 +148,7 @@ def queue_on_commit(
     callbacks registered inside it, and the ids of its own rows that joined an
     outer callback find nothing to claim.
     """
-    written = None
+    written: _Written | None = None
     db = transaction.get_connection()
     if db.in_atomic_block:
         # Django keeps (savepoint ids, callback, robust) per registered callback;
@@ -163,7 +163,7 @@ def queue_on_commit(
             None,
         )
     fresh = written is None
-    if fresh:
+    if written is None:
         written = _Written()
     if notification is not None:
         written.notifications.add(notification.pk)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import smtplib
 import urllib.error
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from notifications import mail, webhooks
 
@@ -27,7 +27,7 @@ def deliver_email(notification_id: int) -> bool:
 
 
 @shared_task(name="notifications.deliver_webhook", bind=True, acks_late=True, max_retries=8)
-def deliver_webhook(self, delivery_id: int) -> bool:
+def deliver_webhook(self: Task, delivery_id: int) -> bool:
     """Post a signed event; on failure retry with backoff, and after the last try mark it failed."""
     try:
         return webhooks.post_delivery(delivery_id)
