@@ -32,7 +32,8 @@ def deliver_webhook(self: Task, delivery_id: int) -> bool:
     try:
         return webhooks.post_delivery(delivery_id)
     except (urllib.error.URLError, OSError) as error:
-        if self.request.retries >= self.max_retries:
+        # None would mean retrying for ever, as Celery reads it.
+        if self.max_retries is not None and self.request.retries >= self.max_retries:
             webhooks.mark_failed(delivery_id, str(error))
             return False
         raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 1800)) from error
