@@ -42,7 +42,7 @@ def _insert_postgresql(
 ) -> int:
     quote = connection.ops.quote_name
     fields = list(types)
-    names = ", ".join(quote(_column(model, f)) for f in [*fields, "created_at"])
+    names = ", ".join(quote(column(model, f)) for f in [*fields, "created_at"])
     arrays = []
     for field in fields:
         values = [row[field] for row in rows]
@@ -59,7 +59,8 @@ def _insert_postgresql(
         return cursor.rowcount
 
 
-def _column(model: type[models.Model], name: str) -> str:
+def column(model: type[models.Model], name: str) -> str:
+    """The database column of the field `name`; a relation without one is refused."""
     field = model._meta.get_field(name)
     if not isinstance(field, models.Field) or field.column is None:
         raise ValueError(f"{model.__name__}.{name} is not a column")
