@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -67,7 +68,7 @@ class CachedPage:
         self,
         name: str,
         *rows: Rows,
-        params: Callable[[object], dict[str, int]] | None = None,
+        params: Callable[[Any], dict[str, int]] | None = None,
         per: str = "",
     ) -> None:
         if per and len(rows) != 1:
