@@ -71,9 +71,6 @@ class Squad(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Not a column: the viewer's role, annotated or set by the pages that show it.
-    my_role: str | None
-
     class Meta:
         ordering = ["name"]
         constraints = [
