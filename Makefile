@@ -10,7 +10,7 @@ PORT   ?= 8000
 help:
 	@echo "make run    set up and start Squad Planner on http://localhost:$(PORT) (SQLite, demo data)"
 	@echo "make test   set up and run the whole test suite"
-	@echo "make lint   ruff check and format check"
+	@echo "make lint   ruff check, format check and mypy (types)"
 	@echo "make bench  run the benchmarks on PostgreSQL and write BENCHMARKS.md"
 	@echo "make lock   re-pin the dependencies from pyproject.toml"
 
@@ -40,6 +40,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 format: install
 	$(BIN)/ruff check --fix .

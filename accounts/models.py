@@ -18,7 +18,8 @@ class User(AbstractUser):
 
     REQUIRED_FIELDS = ["email"]
 
-    class Meta(AbstractUser.Meta):
+    # django-stubs does not declare AbstractUser.Meta, which Django defines.
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         ordering = ["username"]
 
     def __str__(self) -> str:

@@ -1,11 +1,11 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from api.views.auth import ObtainToken
 
 app_name = "api"
 
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     path("auth/token/", ObtainToken.as_view(), name="token"),
     path("", include("api.routes.squads")),
     path("", include("api.routes.milestones")),

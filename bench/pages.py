@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
@@ -157,7 +158,7 @@ def query_counts(data: dict) -> dict[str, dict[str, int]]:
 
     client = Client()
     client.force_login(data["user"])
-    counts = {}
+    counts: dict[str, dict[str, int]] = {}
     cache.clear()
     for name, path in data["pages"].items():
         counts[name] = {}
@@ -278,7 +279,7 @@ def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dic
     )  # fmt: skip
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(WRK_SCRIPT)
-    results = {}
+    results: dict[str, Any] = {}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

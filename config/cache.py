@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ class ResilientRedisCacheClient(RedisCacheClient):
             return fallback
         try:
             return getattr(super(), name)(*args)
-        except (self._lib.exceptions.ConnectionError, self._lib.exceptions.TimeoutError) as error:
+        except (RedisConnectionError, RedisTimeoutError) as error:
             self._down_until = time.monotonic() + BACK_OFF
             logger.warning("Cache unavailable (%s); serving without it for %ss.", error, BACK_OFF)
             return fallback

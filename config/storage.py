@@ -13,7 +13,8 @@ from __future__ import annotations
 from django.contrib.staticfiles.storage import HashedFilesMixin
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
-_MODULE_IMPORTS = HashedFilesMixin._js_module_import_aggregation_patterns[1]
+# Django's own patterns for JavaScript module imports (the second of its pair).
+_MODULE_IMPORTS = HashedFilesMixin._js_module_import_aggregation_patterns[1]  # type: ignore[attr-defined]  # not in the stubs
 
 
 class StaticFilesStorage(CompressedManifestStaticFilesStorage):

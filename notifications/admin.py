@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from notifications.models import Notification, WebhookDelivery
 
@@ -25,8 +28,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "response_status", "last_error", "created_at", "claimed_at", "sent_at",
     ]  # fmt: skip
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(
+        self, request: HttpRequest, obj: WebhookDelivery | None = None
+    ) -> bool:
         return False

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, models
 
 
 def insert_new(
-    model: type[models.Model], rows: Sequence[dict], types: dict[str, str], now: datetime
+    model: type[models.Model], rows: Sequence[dict[str, Any]], types: dict[str, str], now: datetime
 ) -> int:
     """Write every row whose dedupe key is new; return how many were new.
 
@@ -37,12 +38,11 @@ def insert_new(
 
 
 def _insert_postgresql(
-    model: type[models.Model], rows: Sequence[dict], types: dict[str, str], now: datetime
+    model: type[models.Model], rows: Sequence[dict[str, Any]], types: dict[str, str], now: datetime
 ) -> int:
-    meta = model._meta
     quote = connection.ops.quote_name
     fields = list(types)
-    names = ", ".join(quote(meta.get_field(f).column) for f in [*fields, "created_at"])
+    names = ", ".join(quote(column(model, f)) for f in [*fields, "created_at"])
     arrays = []
     for field in fields:
         values = [row[field] for row in rows]
@@ -52,8 +52,16 @@ def _insert_postgresql(
     unnest = ", ".join(f"%s::{types[f]}" for f in fields)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(meta.db_table)} ({names}) "
+            f"INSERT INTO {quote(model._meta.db_table)} ({names}) "
             f"SELECT *, %s FROM unnest({unnest}) ON CONFLICT DO NOTHING",
             [now, *arrays],
         )
         return cursor.rowcount
+
+
+def column(model: type[models.Model], name: str) -> str:
+    """The database column of the field `name`; a relation without one is refused."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field.column

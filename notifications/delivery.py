@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from notifications import bulk
 from notifications.models import Notification, WebhookDelivery
 
 # A claimed delivery not done after this long is claimed again by the next sweep:
@@ -39,7 +40,7 @@ def _unclaimed(field: str, stale: datetime) -> Q:
     return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": stale})
 
 
-def _claim(candidates: QuerySet, field: str, now: datetime) -> list[int]:
+def _claim(candidates: QuerySet[Model], field: str, now: datetime) -> list[int]:
     """Stamp the candidates that no other sweep holds (SKIP LOCKED) and return their ids.
 
     On PostgreSQL one UPDATE … RETURNING does it whatever the number of rows;
@@ -49,7 +50,7 @@ def _claim(candidates: QuerySet, field: str, now: datetime) -> list[int]:
     locked = candidates.select_for_update(skip_locked=True).values("pk")
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)
-        column = connection.ops.quote_name(model._meta.get_field(field).column)
+        column = connection.ops.quote_name(bulk.column(model, field))
         with transaction.atomic(), connection.cursor() as cursor:
             try:
                 subquery, params = locked.query.sql_with_params()
@@ -148,7 +149,7 @@ def queue_on_commit(
     callbacks registered inside it, and the ids of its own rows that joined an
     outer callback find nothing to claim.
     """
-    written = None
+    written: _Written | None = None
     db = transaction.get_connection()
     if db.in_atomic_block:
         # Django keeps (savepoint ids, callback, robust) per registered callback;
@@ -163,7 +164,7 @@ def queue_on_commit(
             None,
         )
     fresh = written is None
-    if fresh:
+    if written is None:
         written = _Written()
     if notification is not None:
         written.notifications.add(notification.pk)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -86,7 +87,7 @@ def send_digest(user: User, now: datetime | None = None) -> int:
         return len(pending)
 
 
-def people_with_a_digest():
+def people_with_a_digest() -> QuerySet[User]:
     """Everyone who chose the daily digest and has news not yet emailed."""
     return get_user_model().objects.filter(
         pk__in=Notification.objects.filter(

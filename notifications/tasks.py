@@ -9,7 +9,7 @@ from __future__ import annotations
 import smtplib
 import urllib.error
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from notifications import mail, webhooks
 
@@ -27,12 +27,13 @@ def deliver_email(notification_id: int) -> bool:
 
 
 @shared_task(name="notifications.deliver_webhook", bind=True, acks_late=True, max_retries=8)
-def deliver_webhook(self, delivery_id: int) -> bool:
+def deliver_webhook(self: Task, delivery_id: int) -> bool:
     """Post a signed event; on failure retry with backoff, and after the last try mark it failed."""
     try:
         return webhooks.post_delivery(delivery_id)
     except (urllib.error.URLError, OSError) as error:
-        if self.request.retries >= self.max_retries:
+        # None would mean retrying for ever, as Celery reads it.
+        if self.max_retries is not None and self.request.retries >= self.max_retries:
             webhooks.mark_failed(delivery_id, str(error))
             return False
         raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 1800)) from error

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -34,7 +35,7 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def payload(event: str, text: str, data: dict, now: datetime) -> dict:
+def payload(event: str, text: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The body of an event: its "data" may carry a "url", which the text links to."""
     link = data.get("url", "")
     return {
@@ -45,7 +46,9 @@ def payload(event: str, text: str, data: dict, now: datetime) -> dict:
     }
 
 
-def queue_event(squad: Squad, event: str, text: str, data: dict) -> WebhookDelivery | None:
+def queue_event(
+    squad: Squad, event: str, text: str, data: dict[str, Any]
+) -> WebhookDelivery | None:
     """Record an event for the squad's webhook; it is posted once the transaction commits.
 
     A squad without a webhook URL records nothing, and None is returned.
@@ -70,7 +73,7 @@ class Event:
     url: str
     event: str
     text: str
-    data: dict
+    data: dict[str, Any]
     dedupe_key: str
 
 

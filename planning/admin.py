@@ -31,7 +31,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
 class ArtifactInline(admin.TabularInline):
     model = Artifact
-    fields = ["kind", "status", "needed", "revision", "updated_by", "updated_at"]
+    fields = ("kind", "status", "needed", "revision", "updated_by", "updated_at")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -54,7 +54,7 @@ def event_ics(
         event.add("location", location)
     event["organizer"] = _address(organizer)
     for person in attendees:
-        event.add("attendee", _address(person, "REQ-PARTICIPANT"), encode=0)
+        event.add("attendee", _address(person, "REQ-PARTICIPANT"), encode=False)
     calendar.add_component(event)
     return calendar.to_ical()
 

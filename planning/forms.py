@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -5,6 +9,16 @@ from planning.models import Milestone, Project, Unknown
 from squads.forms import UserByUsernameField
 
 User = get_user_model()
+
+
+class _TechLeadChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.display_name} ({obj.username})"
+
+
+def _choices(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """The form's field for a foreign key, which a ModelForm makes a ModelChoiceField."""
+    return cast(forms.ModelChoiceField, form.fields[name])
 
 
 class ProjectForm(forms.ModelForm):
@@ -19,13 +33,15 @@ class ProjectForm(forms.ModelForm):
         fields = ["name", "slug", "summary", "tech_lead", "principal_engineer"]
         help_texts = {"slug": "Leave empty to make one from the name."}
         widgets = {"summary": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"tech_lead": _TechLeadChoice}
 
     def __init__(self, *args, squad, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.squad = squad
+        # The squad is not a form field; it is set before the model validates itself.
+        self.instance.squad = squad
         self.fields["slug"].required = False
-        self.fields["tech_lead"].queryset = User.objects.filter(memberships__squad=squad)
-        self.fields["tech_lead"].label_from_instance = lambda u: f"{u.display_name} ({u.username})"
+        _choices(self, "tech_lead").queryset = User.objects.filter(memberships__squad=squad)
         if self.instance.pk and self.instance.principal_engineer:
             self.initial["principal_engineer"] = self.instance.principal_engineer.username
 
@@ -42,11 +58,6 @@ class ProjectForm(forms.ModelForm):
             raise forms.ValidationError("Another project of this squad uses this address.")
         return slug
 
-    def _post_clean(self) -> None:
-        # The squad is not a form field; set it before the model validates itself.
-        self.instance.squad = self.squad
-        super()._post_clean()
-
 
 class MilestoneForm(forms.ModelForm):
     class Meta:
@@ -57,19 +68,15 @@ class MilestoneForm(forms.ModelForm):
             "goal": forms.Textarea(attrs={"rows": 4}),
             "due_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
+        field_classes = {"tech_lead": _TechLeadChoice}
 
     def __init__(self, *args, project, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
-        self.fields["tech_lead"].queryset = User.objects.filter(memberships__squad=project.squad)
-        self.fields["tech_lead"].label_from_instance = lambda u: f"{u.display_name} ({u.username})"
-        self.fields[
-            "tech_lead"
-        ].help_text = "Moves the milestone between phases and marks artifacts ready."
-
-    def _post_clean(self) -> None:
-        self.instance.project = self.project
-        super()._post_clean()
+        self.instance.project = project
+        tech_lead = _choices(self, "tech_lead")
+        tech_lead.queryset = User.objects.filter(memberships__squad=project.squad)
+        tech_lead.help_text = "Moves the milestone between phases and marks artifacts ready."
 
 
 class ArtifactBodyForm(forms.Form):
@@ -112,7 +119,7 @@ class MoveBackForm(forms.Form):
 
     def __init__(self, *args, phases: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to"].choices = phases
+        cast(forms.ChoiceField, self.fields["to"]).choices = phases
 
 
 class _PlainQueryChoices(forms.models.ModelChoiceIterator):
@@ -150,8 +157,9 @@ class UnknownAddForm(forms.ModelForm):
 
     def __init__(self, *args, milestone, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = squad_members(milestone.project.squad)
-        self.fields["owner"].empty_label = "No owner yet"
+        owner = _choices(self, "owner")
+        owner.queryset = squad_members(milestone.project.squad)
+        owner.empty_label = "No owner yet"
 
 
 class UnknownEditForm(forms.ModelForm):
@@ -187,12 +195,13 @@ class UnknownEditForm(forms.ModelForm):
 
     def __init__(self, *args, milestone, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = squad_members(milestone.project.squad)
-        self.fields["owner"].empty_label = "No owner yet"
+        owner = _choices(self, "owner")
+        owner.queryset = squad_members(milestone.project.squad)
+        owner.empty_label = "No owner yet"
         # Resolving and deferring have their own forms; offer them here only
         # when the unknown already is so (to keep it, or reopen it).
         current = self.instance.status
-        self.fields["status"].choices = [
+        cast(forms.ChoiceField, self.fields["status"]).choices = [
             (value, label)
             for value, label in Unknown.Status.choices
             if value in Unknown.ACTIVE_STATUSES or value == current
@@ -245,7 +254,8 @@ class DeferralDecisionForm(forms.Form):
 class UnknownRowForm(UnknownEditForm):
     """The few fields edited in place in a row of the unknowns table."""
 
-    ticket_url = None
+    # Django's way to drop a field the parent form declares.
+    ticket_url = None  # type: ignore[assignment]
 
     class Meta(UnknownEditForm.Meta):
         fields = ["title", "priority", "status", "owner", "due_on"]

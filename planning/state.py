@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -67,7 +68,7 @@ class CachedPage:
         self,
         name: str,
         *rows: Rows,
-        params: Callable[[object], dict[str, int]] | None = None,
+        params: Callable[[Any], dict[str, int]] | None = None,
         per: str = "",
     ) -> None:
         if per and len(rows) != 1:
@@ -99,21 +100,26 @@ class CachedPage:
             raise TypeError(f"{self.name} is keyed by the values it shows, not by a fingerprint")
         return _per_group_sql(self.rows[0], self.per) if self.per else _page_sql(self.rows)
 
-    def fingerprint(self, obj) -> str | None:
+    def fingerprint(self, obj: object) -> str | None:
         """A digest that changes whenever anything the page shows changes; None off PostgreSQL."""
         if connection.vendor != "postgresql":
             return None
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, self.params(obj))
+            cursor.execute(self.sql, self._params(obj))
             return cursor.fetchone()[0]
 
-    def fingerprints(self, obj) -> dict[str, str] | None:
+    def fingerprints(self, obj: object) -> dict[str, str] | None:
         """With `per`: a digest for each value of the column that has rows; None off PostgreSQL."""
         if connection.vendor != "postgresql":
             return None
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, self.params(obj))
+            cursor.execute(self.sql, self._params(obj))
             return dict(cursor.fetchall())
+
+    def _params(self, obj: object) -> dict[str, int]:
+        if self.params is None:
+            raise TypeError(f"{self.name} names its rows with parameters but declares no params")
+        return self.params(obj)
 
 
 def _quote(table: str) -> str:

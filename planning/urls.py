@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from planning import views
 
@@ -34,7 +34,7 @@ review_patterns = [
     path("verdict/", views.verdict_set, name="verdict-set"),
 ]
 
-milestone_patterns = [
+milestone_patterns: list[URLPattern | URLResolver] = [
     path("", views.milestone_detail, name="milestone-detail"),
     path("edit/", views.milestone_edit, name="milestone-edit"),
     path("move/", views.milestone_transition, name="milestone-transition"),
@@ -60,7 +60,7 @@ milestone_patterns = [
     path("packet.md", views.packet, name="packet"),
 ]
 
-project_patterns = [
+project_patterns: list[URLPattern | URLResolver] = [
     path("", views.project_detail, name="project-detail"),
     path("edit/", views.project_edit, name="project-edit"),
     path("milestones/new/", views.milestone_create, name="milestone-create"),

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from planning import workflow
@@ -34,6 +34,10 @@ if TYPE_CHECKING:
         Subtask,
         Unknown,
     )
+
+
+# A row of any model that access fetches: what goes in comes out.
+_Row = TypeVar("_Row", bound=Model)
 
 
 class Action(StrEnum):
@@ -167,8 +171,8 @@ def _visible_milestone(
 
 
 def _seen_with_milestone(
-    user: User, rows: QuerySet, milestone_at: str, missing: str, *, with_guest: bool
-) -> Any:
+    user: User, rows: QuerySet[_Row], milestone_at: str, missing: str, *, with_guest: bool
+) -> _Row:
     """The one row of `rows` if the user may see the milestone at `milestone_at`; 404 otherwise.
 
     `milestone_at` is the path from the row to its milestone ("" for a milestone,
@@ -223,7 +227,7 @@ def get_review_for(
     )
 
 
-def _seen_with_review(user: User, rows: QuerySet, review_at: str, missing: str) -> Any:
+def _seen_with_review(user: User, rows: QuerySet[_Row], review_at: str, missing: str) -> _Row:
     """The one row of `rows` if the user may see the review at `review_at`; 404 otherwise.
 
     Squad members and the principal engineer see every round of the milestone;
@@ -236,7 +240,7 @@ def _seen_with_review(user: User, rows: QuerySet, review_at: str, missing: str) 
     return row
 
 
-def _with_viewer_role(queryset: QuerySet, user: User, squad_field: str) -> QuerySet:
+def _with_viewer_role(queryset: QuerySet[_Row], user: User, squad_field: str) -> QuerySet[_Row]:
     """`queryset` with the user's role in the squad at `squad_field` as `viewer_role`."""
     if not user.is_authenticated:
         return queryset
@@ -244,8 +248,8 @@ def _with_viewer_role(queryset: QuerySet, user: User, squad_field: str) -> Query
     return queryset.annotate(viewer_role=Subquery(role.values("role")[:1]))
 
 
-def _remember_role(user: User, squad_id: int, fetched) -> None:
-    """Keep the role fetched with an object, so that `role_in` asks no query for it."""
+def _remember_role(user: User, squad_id: int, fetched: Any) -> None:
+    """Keep the role fetched with an object (its `viewer_role`), so that `role_in` asks no query for it."""
     if user.is_authenticated:
         user.__dict__.setdefault("_squad_roles", {})[squad_id] = fetched.viewer_role
 
@@ -295,12 +299,12 @@ def deferrals_for(user: User) -> QuerySet[DeferralRequest]:
 LARGEST_ID = 2**63 - 1
 
 
-def _with_id(rows: QuerySet, pk: int) -> QuerySet:
+def _with_id(rows: QuerySet[_Row], pk: int) -> QuerySet[_Row]:
     """`rows` narrowed to the id `pk`; empty for a number that cannot be an id."""
     return rows.filter(pk=pk) if 0 < pk <= LARGEST_ID else rows.none()
 
 
-def _one(rows: QuerySet, missing: str) -> Any:
+def _one(rows: QuerySet[_Row], missing: str) -> _Row:
     found = rows.first()
     if found is None:
         raise Http404(missing)
@@ -469,7 +473,7 @@ def _may_decide_deferral(user: User, deferral: DeferralRequest) -> bool:
     return project.principal_engineer_id == user.pk and deferral.requested_by_id != user.pk
 
 
-def _may_review(user: User, review) -> bool:
+def _may_review(user: User, review: DesignReview) -> bool:
     milestone = review.milestone
     return _may_discuss(user, milestone) or review.invitees.filter(pk=user.pk).exists()
 
@@ -546,14 +550,14 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
 }
 
 
-def can(user: User, action: Action, obj: Any) -> bool:
+def can(user: User, action: Action, obj: Model) -> bool:
     if not user.is_authenticated:
         return False
     predicate, _ = _RULES[action]
     return predicate(user, obj)
 
 
-def require(user: User, action: Action, obj: Any) -> None:
+def require(user: User, action: Action, obj: Model) -> None:
     """Raise PermissionDenied, with the reason, unless the user may do `action` to `obj`."""
     if not can(user, action, obj):
         raise PermissionDenied(_RULES[action][1])

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -7,6 +10,9 @@ from django.db import models
 from django.urls import reverse
 
 from planning.workflow import BreakoutMode
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def new_webhook_secret() -> str:
@@ -60,7 +66,7 @@ class Squad(models.Model):
         default=new_webhook_secret,
         help_text="Signs every event posted to the webhook (HMAC-SHA256).",
     )
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="squads"
     )
     created_at = models.DateTimeField(auto_now_add=True)

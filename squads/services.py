@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils.text import slugify
 
 from squads.access import Action, forget_roles, require
@@ -27,11 +28,16 @@ SETTINGS_FIELDS = (
 
 
 def unique_slug(
-    model: type, base: str, *, max_length: int = 60, exclude_pk: int | None = None, **scope: Any
+    model: type[Model],
+    base: str,
+    *,
+    max_length: int = 60,
+    exclude_pk: int | None = None,
+    **scope: Any,
 ) -> str:
     """`base` slugified, with -2, -3, … appended until no other row in `scope` has it."""
     root = slugify(base)[: max_length - 4] or "item"
-    others = model.objects.filter(**scope).exclude(pk=exclude_pk)
+    others = model._default_manager.filter(**scope).exclude(pk=exclude_pk)
     candidate, n = root, 1
     while others.filter(slug=candidate).exists():
         n += 1

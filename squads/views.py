@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -8,14 +9,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.forms import BaseForm
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from config.http import AuthenticatedRequest
 from squads import access, services
 from squads.access import Action
 from squads.forms import AddMemberForm, RoleForm, SquadCreateForm, SquadSettingsForm
@@ -25,7 +27,7 @@ User = get_user_model()
 PAGE_SIZE = 25
 
 
-def add_service_errors(form: Form, error: ValidationError) -> None:
+def add_service_errors(form: BaseForm, error: ValidationError) -> None:
     """Show a service's refusal on the form, beside the field it names when it names one."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
@@ -35,7 +37,7 @@ def add_service_errors(form: Form, error: ValidationError) -> None:
 
 
 @login_required
-def squad_list(request: HttpRequest) -> HttpResponse:
+def squad_list(request: AuthenticatedRequest) -> HttpResponse:
     # Counting over a fresh queryset: squads_for's join on the user's own
     # membership would otherwise make every member count 1.
     squads = (
@@ -57,7 +59,7 @@ def squad_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def squad_create(request: HttpRequest) -> HttpResponse:
+def squad_create(request: AuthenticatedRequest) -> HttpResponse:
     form = SquadCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -70,7 +72,7 @@ def squad_create(request: HttpRequest) -> HttpResponse:
     return render(request, "squads/squad_form.html", {"form": form})
 
 
-def _members_context(request: HttpRequest, squad: Squad, **extra) -> dict:
+def _members_context(request: AuthenticatedRequest, squad: Squad, **extra: Any) -> dict[str, Any]:
     memberships = list(squad.memberships.select_related("user").order_by("user__username"))
     return {
         "squad": squad,
@@ -84,7 +86,7 @@ def _members_context(request: HttpRequest, squad: Squad, **extra) -> dict:
 
 @login_required
 @vary_on_headers("HX-Request")
-def squad_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def squad_detail(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     squad = access.get_squad_for(request.user, slug)
     context = _members_context(request, squad)
     context["projects"] = squad.projects.select_related("tech_lead", "principal_engineer").order_by(
@@ -94,7 +96,7 @@ def squad_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "squads/squad_detail.html", context)
 
 
-def _members_answer(request: HttpRequest, squad: Squad, **extra) -> HttpResponse:
+def _members_answer(request: AuthenticatedRequest, squad: Squad, **extra: Any) -> HttpResponse:
     """The members section for htmx; the squad page for a plain form post."""
     if request.htmx:
         return render(
@@ -110,7 +112,7 @@ def _members_answer(request: HttpRequest, squad: Squad, **extra) -> HttpResponse
 
 @login_required
 @require_POST
-def member_add(request: HttpRequest, slug: str) -> HttpResponse:
+def member_add(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     squad = access.get_squad_for(request.user, slug)
     access.require(request.user, Action.MANAGE_MEMBERS, squad)
     form = AddMemberForm(request.POST)
@@ -131,7 +133,7 @@ def member_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+def member_role(request: AuthenticatedRequest, slug: str, user_id: int) -> HttpResponse:
     squad = access.get_squad_for(request.user, slug)
     access.require(request.user, Action.MANAGE_MEMBERS, squad)
     member = get_object_or_404(User, pk=user_id, memberships__squad=squad)
@@ -153,7 +155,7 @@ def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+def member_remove(request: AuthenticatedRequest, slug: str, user_id: int) -> HttpResponse:
     squad = access.get_squad_for(request.user, slug)
     access.require(request.user, Action.MANAGE_MEMBERS, squad)
     member = get_object_or_404(User, pk=user_id, memberships__squad=squad)
@@ -182,7 +184,7 @@ def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def squad_settings(request: HttpRequest, slug: str) -> HttpResponse:
+def squad_settings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     squad = access.get_squad_for(request.user, slug)
     may_edit = access.can(request.user, Action.EDIT_SQUAD_SETTINGS, squad)
     if request.method == "POST":

@@ -210,11 +210,11 @@ def _static_files_for_any_origin() -> Iterator[None]:
         response["Access-Control-Allow-Origin"] = "*"
         return response
 
-    StaticFilesHandler.serve = serve_to_any_origin
+    StaticFilesHandler.serve = serve_to_any_origin  # type: ignore[method-assign]
     try:
         yield
     finally:
-        StaticFilesHandler.serve = serve
+        StaticFilesHandler.serve = serve  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ a test of a rule calls the service instead.
 from datetime import timedelta
 
 import factory
-from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import User
 from notifications.models import Notification, WebhookDelivery
 from planning.models import (
     Activity,
@@ -49,9 +49,9 @@ def soon(days: int = 2):
     return timezone.now() + timedelta(days=days)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ["username"]
         skip_postgeneration_save = True
 
@@ -66,7 +66,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save(update_fields=["password"])
 
 
-class SquadFactory(factory.django.DjangoModelFactory):
+class SquadFactory(factory.django.DjangoModelFactory[Squad]):
     class Meta:
         model = Squad
 
@@ -74,7 +74,7 @@ class SquadFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"squad-{n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -83,7 +83,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.ENGINEER
 
 
-class ProjectFactory(factory.django.DjangoModelFactory):
+class ProjectFactory(factory.django.DjangoModelFactory[Project]):
     class Meta:
         model = Project
 
@@ -96,7 +96,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
 # Milestones and their artifacts ------------------------------------------------------
 
 
-class MilestoneFactory(factory.django.DjangoModelFactory):
+class MilestoneFactory(factory.django.DjangoModelFactory[Milestone]):
     """A milestone numbered next in its project, with its seven artifacts missing.
 
     `MilestoneFactory(artifacts=False)` leaves the artifacts out, for a test of
@@ -122,7 +122,7 @@ class MilestoneFactory(factory.django.DjangoModelFactory):
             )
 
 
-class ArtifactFactory(factory.django.DjangoModelFactory):
+class ArtifactFactory(factory.django.DjangoModelFactory[Artifact]):
     """One artifact of a milestone made without its seven (a milestone holds one of each kind)."""
 
     class Meta:
@@ -133,7 +133,7 @@ class ArtifactFactory(factory.django.DjangoModelFactory):
     body = ""
 
 
-class ArtifactRevisionFactory(factory.django.DjangoModelFactory):
+class ArtifactRevisionFactory(factory.django.DjangoModelFactory[ArtifactRevision]):
     """The next revision of an artifact; the artifact's body and revision follow, as on a save."""
 
     class Meta:
@@ -157,7 +157,7 @@ class ArtifactRevisionFactory(factory.django.DjangoModelFactory):
         return revision
 
 
-class ActivityFactory(factory.django.DjangoModelFactory):
+class ActivityFactory(factory.django.DjangoModelFactory[Activity]):
     class Meta:
         model = Activity
 
@@ -173,7 +173,7 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 # Unknowns and deferrals ---------------------------------------------------------------
 
 
-class UnknownFactory(factory.django.DjangoModelFactory):
+class UnknownFactory(factory.django.DjangoModelFactory[Unknown]):
     """An unknown numbered next in its milestone (U-1, U-2, …); a resolved one has a resolution."""
 
     class Meta:
@@ -191,7 +191,7 @@ class UnknownFactory(factory.django.DjangoModelFactory):
     created_by = factory.LazyAttribute(lambda u: u.milestone.tech_lead)
 
 
-class UnknownCommentFactory(factory.django.DjangoModelFactory):
+class UnknownCommentFactory(factory.django.DjangoModelFactory[UnknownComment]):
     class Meta:
         model = UnknownComment
 
@@ -200,7 +200,7 @@ class UnknownCommentFactory(factory.django.DjangoModelFactory):
     body = "Asked the vendor; waiting for their answer."
 
 
-class DeferralRequestFactory(factory.django.DjangoModelFactory):
+class DeferralRequestFactory(factory.django.DjangoModelFactory[DeferralRequest]):
     """The tech lead's request; decided ones carry the principal engineer's decision.
 
     An approved deferral defers its unknown, as `decide_deferral` does; a rejected
@@ -246,7 +246,7 @@ class DeferralRequestFactory(factory.django.DjangoModelFactory):
 # Design reviews ---------------------------------------------------------------------
 
 
-class DesignReviewFactory(factory.django.DjangoModelFactory):
+class DesignReviewFactory(factory.django.DjangoModelFactory[DesignReview]):
     """The next review round of a milestone; opened and closed ones carry their times.
 
     An opened review snapshots the revisions of the milestone's artifacts, as
@@ -279,7 +279,7 @@ class DesignReviewFactory(factory.django.DjangoModelFactory):
     )
 
 
-class CommentFactory(factory.django.DjangoModelFactory):
+class CommentFactory(factory.django.DjangoModelFactory[Comment]):
     class Meta:
         model = Comment
 
@@ -289,7 +289,7 @@ class CommentFactory(factory.django.DjangoModelFactory):
     body = "Where does the token expire?"
 
 
-class VerdictFactory(factory.django.DjangoModelFactory):
+class VerdictFactory(factory.django.DjangoModelFactory[Verdict]):
     class Meta:
         model = Verdict
 
@@ -302,7 +302,7 @@ class VerdictFactory(factory.django.DjangoModelFactory):
 # Kick-off and breakout ----------------------------------------------------------------
 
 
-class KickoffMeetingFactory(factory.django.DjangoModelFactory):
+class KickoffMeetingFactory(factory.django.DjangoModelFactory[KickoffMeeting]):
     class Meta:
         model = KickoffMeeting
 
@@ -312,7 +312,7 @@ class KickoffMeetingFactory(factory.django.DjangoModelFactory):
     held_at = None
 
 
-class ConcernFactory(factory.django.DjangoModelFactory):
+class ConcernFactory(factory.django.DjangoModelFactory[Concern]):
     """A question raised at kick-off; an answered one has its answer, as the database requires."""
 
     class Meta:
@@ -334,7 +334,7 @@ class ConcernFactory(factory.django.DjangoModelFactory):
     )
 
 
-class StoryFactory(factory.django.DjangoModelFactory):
+class StoryFactory(factory.django.DjangoModelFactory[Story]):
     """A story numbered next in its milestone (S-1, S-2, …), unclaimed unless given an assignee."""
 
     class Meta:
@@ -346,7 +346,7 @@ class StoryFactory(factory.django.DjangoModelFactory):
     assignee = None
 
 
-class SubtaskFactory(factory.django.DjangoModelFactory):
+class SubtaskFactory(factory.django.DjangoModelFactory[Subtask]):
     class Meta:
         model = Subtask
 
@@ -355,7 +355,7 @@ class SubtaskFactory(factory.django.DjangoModelFactory):
     assignee = factory.LazyAttribute(lambda t: t.story.assignee)
 
 
-class BreakoutSessionFactory(factory.django.DjangoModelFactory):
+class BreakoutSessionFactory(factory.django.DjangoModelFactory[BreakoutSession]):
     class Meta:
         model = BreakoutSession
 
@@ -368,7 +368,7 @@ class BreakoutSessionFactory(factory.django.DjangoModelFactory):
 # Notifications and webhooks -----------------------------------------------------------
 
 
-class NotificationFactory(factory.django.DjangoModelFactory):
+class NotificationFactory(factory.django.DjangoModelFactory[Notification]):
     class Meta:
         model = Notification
 
@@ -378,7 +378,7 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     link = "/"
 
 
-class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory[WebhookDelivery]):
     class Meta:
         model = WebhookDelivery
 

@@ -66,7 +66,7 @@ class Watch:
 
     def __init__(self, page) -> None:
         self.page = page
-        self.answers = []
+        self.answers: list = []
         self.violations: list[str] = []
         page.context.add_init_script(REPORT_VIOLATIONS)
         page.on("response", self._response)

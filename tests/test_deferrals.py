@@ -363,9 +363,9 @@ def test_deciding_twice_through_the_page_changes_nothing(client_for, deferral, u
 def deferral_elsewhere(principal_engineer, slug: str, title: str) -> DeferralRequest:
     """A pending deferral in a project of another squad, with its own tech lead."""
     squad = SquadFactory(slug=f"{slug}-squad")
-    lead = UserFactory(username=f"{slug}-lead")
+    lead = UserFactory.create(username=f"{slug}-lead")
     MembershipFactory(squad=squad, user=lead, role=Membership.Role.TECH_LEAD)
-    project = ProjectFactory(
+    project = ProjectFactory.create(
         squad=squad, slug=slug, tech_lead=lead, principal_engineer=principal_engineer
     )
     milestone = services.create_milestone(lead, project, title=f"{title} milestone")

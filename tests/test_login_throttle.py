@@ -105,7 +105,9 @@ def request_from(peer: str, forwarded: str | None = None):
     headers = {"REMOTE_ADDR": peer}
     if forwarded is not None:
         headers["HTTP_X_FORWARDED_FOR"] = forwarded
-    return RequestFactory().get("/", **headers)
+    request = RequestFactory().get("/")
+    request.META.update(headers)
+    return request
 
 
 def test_without_trusted_proxies_the_client_is_the_peer():

@@ -73,6 +73,7 @@ def walk_to(milestone: Milestone, phase: str) -> Milestone:
     """Advance through the service, meeting each guard on the way, until `phase`."""
     while milestone.phase != phase:
         to = next_phase(milestone.phase)
+        assert to is not None, f"{phase} is not after {milestone.phase}"
         satisfy(milestone, to)
         services.advance_phase(milestone.tech_lead, milestone, to=to)
         milestone = fresh(milestone)

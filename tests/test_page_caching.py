@@ -82,9 +82,9 @@ def page_of(client, review: DesignReview) -> str:
 def _find_threads(element, found: dict[str, str]) -> None:
     for child in element.children:
         if isinstance(child, Element):
-            attributes = dict(child.attributes)
-            if child.name == "div" and attributes.get("id", "").startswith("thread-"):
-                found[attributes["id"]] = str(child)
+            element_id = dict(child.attributes).get("id") or ""
+            if child.name == "div" and element_id.startswith("thread-"):
+                found[element_id] = str(child)
             else:
                 _find_threads(child, found)
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from types import FrameType
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -66,7 +67,7 @@ COLUMN = r'(?:"(\w+)"|\b([A-Z]\d+))\."(\w+)"'
 EQUALS = re.compile(COLUMN + r"\s*=\s*\(?" + COLUMN)
 
 
-def reads(sql: str) -> tuple[set[str], set[tuple[str, str]]]:
+def reads(sql: str) -> tuple[set[str], set[tuple[str | None, str]]]:
     """The tables a query reads, and the (table, column) pairs it reads people through."""
     tables, aliases = set(), []
     for found in TABLE.finditer(sql):
@@ -90,9 +91,10 @@ def reads(sql: str) -> tuple[set[str], set[tuple[str, str]]]:
 
 
 def _origin(outside: dict) -> tuple[str, str] | None:
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
-        place = (frame.f_globals.get("__name__"), frame.f_code.co_name)
+        module: str = frame.f_globals.get("__name__", "")
+        place = (module, frame.f_code.co_name)
         if place in outside:
             return place
         frame = frame.f_back
@@ -134,9 +136,9 @@ def gaps(page: CachedPage, name: str, queries: list) -> list[str]:
                 f"\n    {sql[:240]}"
             )
         if PEOPLE in tables and PEOPLE in page.tables:
-            for table, column in sorted(links - page.people):
+            for source, column in sorted(links - page.people):
                 found.append(
-                    f"The {name} shows people through {table}.{column}, which its declaration"
+                    f"The {name} shows people through {source}.{column}, which its declaration"
                     f" ({page.name}) does not cover:\n    {sql[:240]}"
                 )
             if not links:

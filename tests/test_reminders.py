@@ -177,11 +177,11 @@ def test_no_nudge_for_an_unknown_without_owner_or_one_waiting_or_settled(
 def other_team(slug: str, **policy) -> tuple[Unknown, object]:
     """A squad with its own policy, a project, a milestone and one unknown its engineer owns."""
     squad = SquadFactory(slug=slug, **policy)
-    lead = UserFactory(username=f"{slug}-lead")
-    owner = UserFactory(username=f"{slug}-eng")
+    lead = UserFactory.create(username=f"{slug}-lead")
+    owner = UserFactory.create(username=f"{slug}-eng")
     MembershipFactory(squad=squad, user=lead, role=Membership.Role.TECH_LEAD)
     MembershipFactory(squad=squad, user=owner, role=Membership.Role.ENGINEER)
-    project = ProjectFactory(squad=squad, slug=slug, tech_lead=lead)
+    project = ProjectFactory.create(squad=squad, slug=slug, tech_lead=lead)
     milestone = services.create_milestone(lead, project, title=f"{slug} milestone")
     return add(milestone, owner), owner
 

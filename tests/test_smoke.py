@@ -44,7 +44,7 @@ class Browser:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
     def csrf_token(self) -> str:
-        return next(c.value for c in self.cookies if c.name == "csrftoken")
+        return next(c.value for c in self.cookies if c.name == "csrftoken" and c.value)
 
     def get(self, path: str) -> tuple[str, str]:
         with self.opener.open(self.base + path, timeout=10) as answer:

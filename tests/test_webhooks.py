@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import time_machine
+from celery.exceptions import Retry
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,6 +141,24 @@ def test_the_last_failed_retry_marks_the_delivery_failed(hooked_squad, receiver,
         "failed",
         "HTTP Error 503: Service Unavailable",
     )
+
+
+def test_without_a_retry_limit_a_failed_post_is_retried_not_crashed(
+    hooked_squad, receiver, monkeypatch
+):
+    # Celery reads max_retries=None as "retry for ever"; run eagerly, a retry
+    # would run again at once, so this one only says it would retry.
+    def retry(exc: Exception, countdown: int) -> Retry:
+        return Retry(exc=exc)
+
+    receiver.status = 503
+    delivery = webhooks.queue_event(hooked_squad, "test.event", "Hello", {})
+    task = tasks.deliver_webhook
+    monkeypatch.setattr(task, "max_retries", None)
+    monkeypatch.setattr(task, "retry", retry)
+    assert task.apply(args=[delivery.pk]).state == "RETRY"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
 
 
 def test_a_failed_delivery_is_neither_queued_nor_posted_again(hooked_squad, receiver):

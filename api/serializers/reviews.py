@@ -5,6 +5,8 @@ Input serializers check types, lengths and choices; the services decide what is 
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
@@ -27,7 +29,14 @@ User = get_user_model()
 
 # Beyond these a meeting time cannot be put on a calendar.
 EARLIEST_YEAR, LATEST_YEAR = 1900, 9000
-MEETING_MINUTES = {"min_value": 15, "max_value": 480}
+
+
+class _Bounds(TypedDict):
+    min_value: int
+    max_value: int
+
+
+MEETING_MINUTES: _Bounds = {"min_value": 15, "max_value": 480}
 
 
 def as_id(value) -> int | None:
@@ -196,7 +205,8 @@ class CommentInputSerializer(serializers.Serializer):
     artifact_kind = InlineChoiceField(
         choices=[("", "General"), *ArtifactKind.choices], default="", allow_blank=True
     )
-    parent = serializers.IntegerField(
+    # DRF's metaclass takes declared fields off the class; drf-stubs see Field.parent here.
+    parent = serializers.IntegerField(  # type: ignore[assignment]
         required=False, allow_null=True, min_value=1, max_value=LARGEST_ID
     )
 

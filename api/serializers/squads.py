@@ -135,7 +135,9 @@ class MemberRoleSerializer(serializers.Serializer):
 
 
 class ProjectSerializer(serializers.ModelSerializer):
-    squad = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    squad: serializers.SlugRelatedField[Squad] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Project

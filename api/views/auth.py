@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
@@ -32,7 +33,7 @@ class ObtainToken(ApiView):
         ),
         auth=[],
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         data = valid(TokenRequest, request.data)
         # The plain request: the login throttle (django-axes) marks it when it refuses.
         user = authenticate(request._request, username=data["username"], password=data["password"])

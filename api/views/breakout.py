@@ -6,7 +6,9 @@ Objects are fetched through `squads.access`, so what the caller may not see is a
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -22,14 +24,14 @@ from api.serializers.reviews import (
     SubtaskInputSerializer,
     SubtaskSerializer,
 )
-from api.views.base import ApiView, valid
+from api.views.base import ApiRequest, ApiView, valid
 from planning import services
 from planning.models import BreakoutSession, Milestone, Story, Subtask
 from squads import access
 from squads.access import Action
 
 
-def _with_subtasks(stories):
+def _with_subtasks(stories: QuerySet[Story]) -> QuerySet[Story]:
     return stories.select_related("assignee").prefetch_related(
         Prefetch("subtasks", queryset=Subtask.objects.select_related("assignee"))
     )
@@ -45,7 +47,7 @@ def _story_answer(story: Story, code: int = status.HTTP_200_OK) -> Response:
 
 class MilestoneStories(ApiView):
     @extend_schema(responses=answers({200: StorySerializer(many=True)}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         stories = _with_subtasks(milestone.stories.all()).order_by("number")
         return self.page(stories, StorySerializer)
@@ -55,7 +57,7 @@ class MilestoneStories(ApiView):
         request=StoryInputSerializer,
         responses=answers({201: StorySerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.TAKE_PART, milestone)
         data = valid(StoryInputSerializer, request.data)
@@ -65,7 +67,7 @@ class MilestoneStories(ApiView):
 
 class StoryDetail(ApiView):
     @extend_schema(responses=answers({200: StorySerializer}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         return _story_answer(access.get_story_by_id_for(request.user, pk))
 
     @extend_schema(
@@ -73,7 +75,7 @@ class StoryDetail(ApiView):
         request=StoryChangeSerializer,
         responses=answers({200: StorySerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         story = access.get_story_by_id_for(request.user, pk)
         access.require(request.user, Action.TAKE_PART, story.milestone)
         changes = valid(StoryChangeSerializer, request.data)
@@ -86,14 +88,14 @@ class StoryClaim(ApiView):
         request=None,
         responses=answers({200: StorySerializer}, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         story = access.get_story_by_id_for(request.user, pk)
         return _story_answer(services.claim_story(request.user, story))
 
 
 class StorySubtasks(ApiView):
     @extend_schema(responses=answers({200: SubtaskSerializer(many=True)}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         story = access.get_story_by_id_for(request.user, pk)
         subtasks = story.subtasks.select_related("assignee").order_by("created_at", "id")
         return self.page(subtasks, SubtaskSerializer)
@@ -103,7 +105,7 @@ class StorySubtasks(ApiView):
         request=SubtaskInputSerializer,
         responses=answers({201: SubtaskSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         story = access.get_story_by_id_for(request.user, pk)
         access.require(request.user, Action.TAKE_PART, story.milestone)
         data = valid(SubtaskInputSerializer, request.data)
@@ -117,7 +119,7 @@ class SubtaskDetail(ApiView):
         request=SubtaskChangeSerializer,
         responses=answers({200: SubtaskSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         subtask = access.get_subtask_by_id_for(request.user, pk)
         access.require(request.user, Action.TAKE_PART, subtask.story.milestone)
         changes = valid(SubtaskChangeSerializer, request.data)
@@ -140,11 +142,11 @@ def _breakout(milestone: Milestone) -> BreakoutSession:
 
 
 class BreakoutAnswer(BreakoutSerializer):
-    def to_representation(self, instance):
+    def to_representation(self, instance: BreakoutSession) -> dict[str, Any]:
         data = super().to_representation(instance) if instance.pk else self._blank(instance)
         return data
 
-    def _blank(self, instance):
+    def _blank(self, instance: BreakoutSession) -> dict[str, Any]:
         # An unsaved session has no attendees table to read.
         return {
             "milestone": instance.milestone_id,
@@ -159,7 +161,7 @@ class BreakoutAnswer(BreakoutSerializer):
 
 class MilestoneBreakout(ApiView):
     @extend_schema(responses=answers({200: BreakoutSerializer}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         return Response(BreakoutAnswer(_breakout(milestone)).data)
 
@@ -168,7 +170,7 @@ class MilestoneBreakout(ApiView):
         request=BreakoutInputSerializer,
         responses=answers({200: BreakoutSerializer}, 400, 401, 403, 404),
     )
-    def put(self, request, pk: int):
+    def put(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.RUN_MEETINGS, milestone)
         data = valid(BreakoutInputSerializer, request.data)
@@ -182,7 +184,7 @@ class BreakoutHeld(ApiView):
         request=None,
         responses=answers({200: BreakoutSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         services.hold_breakout(request.user, milestone)
         return Response(BreakoutAnswer(_breakout(milestone)).data)

@@ -18,7 +18,7 @@ from api.serializers.reviews import (
     KickoffInputSerializer,
     KickoffSerializer,
 )
-from api.views.base import ApiView, valid
+from api.views.base import ApiRequest, ApiView, valid
 from planning import services
 from planning.models import KickoffMeeting, Milestone
 from squads import access
@@ -33,7 +33,7 @@ def _kickoff(milestone: Milestone) -> KickoffMeeting:
 
 class MilestoneKickoff(ApiView):
     @extend_schema(responses=answers({200: KickoffSerializer}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         return Response(KickoffSerializer(_kickoff(milestone)).data)
 
@@ -42,7 +42,7 @@ class MilestoneKickoff(ApiView):
         request=KickoffInputSerializer,
         responses=answers({200: KickoffSerializer}, 400, 401, 403, 404),
     )
-    def put(self, request, pk: int):
+    def put(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.RUN_MEETINGS, milestone)
         data = valid(KickoffInputSerializer, request.data)
@@ -56,7 +56,7 @@ class KickoffHeld(ApiView):
         request=None,
         responses=answers({200: KickoffSerializer}, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         return Response(KickoffSerializer(services.hold_kickoff(request.user, milestone)).data)
 
@@ -66,7 +66,7 @@ class KickoffHeld(ApiView):
 
 class MilestoneConcerns(ApiView):
     @extend_schema(responses=answers({200: ConcernSerializer(many=True)}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         concerns = milestone.concerns.select_related("raised_by", "answered_by")
         return self.page(concerns.order_by("created_at", "id"), ConcernSerializer)
@@ -76,7 +76,7 @@ class MilestoneConcerns(ApiView):
         request=ConcernInputSerializer,
         responses=answers({201: ConcernSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.TAKE_PART, milestone)
         data = valid(ConcernInputSerializer, request.data)
@@ -90,7 +90,7 @@ class ConcernDetail(ApiView):
         request=ConcernAnswerSerializer,
         responses=answers({200: ConcernSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         concern = access.get_concern_by_id_for(request.user, pk)
         access.require(request.user, Action.RUN_MEETINGS, concern.milestone)
         answer = valid(ConcernAnswerSerializer, request.data)["answer"]

@@ -8,6 +8,9 @@ and the workflow's rules.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import django_filters
 from django import forms
 from django.db import transaction
@@ -32,7 +35,7 @@ from api.serializers.milestones import (
     ReadinessSerializer,
     TransitionSerializer,
 )
-from api.views.base import ApiView, named_in_body, valid
+from api.views.base import ApiRequest, ApiView, named_in_body, valid
 from planning import services
 from planning.exceptions import EditConflict
 from planning.models import Artifact, Milestone
@@ -40,6 +43,9 @@ from planning.packet import design_packet
 from planning.workflow import ARTIFACT_KINDS, ArtifactStatus, Phase
 from squads import access
 from squads.access import Action
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 KIND = OpenApiParameter(
     "kind", OpenApiTypes.STR, OpenApiParameter.PATH, enum=ARTIFACT_KINDS, description="Artifact."
@@ -50,18 +56,17 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-def _milestone_body(milestone: Milestone) -> dict:
+def _milestone_body(milestone: Milestone) -> dict[str, Any]:
     milestone.readiness = _readiness(milestone)
     return MilestoneDetailSerializer(milestone).data
 
 
-def _readiness(milestone: Milestone) -> dict:
+def _readiness(milestone: Milestone) -> dict[str, Any]:
     ready = services.readiness(milestone)
-    ready["unmet"] = [{"code": u.code, "message": u.message} for u in ready["unmet"]]
-    return ready
+    return {**ready, "unmet": [{"code": u.code, "message": u.message} for u in ready["unmet"]]}
 
 
-def _artifact(user, pk: int, kind: str, *, with_guest: bool = False) -> Artifact:
+def _artifact(user: User, pk: int, kind: str, *, with_guest: bool = False) -> Artifact:
     milestone = access.get_milestone_by_id_for(user, pk, with_guest=with_guest)
     return access.get_artifact_for(user, milestone, kind)
 
@@ -85,7 +90,7 @@ class MilestoneList(ApiView):
         summary="Milestones of the projects I may see",
         responses=answers({200: MilestoneSerializer(many=True)}, 400, 401),
     )
-    def get(self, request):
+    def get(self, request: ApiRequest) -> Response:
         milestones = access.milestones_for(request.user).order_by("project_id", "number", "pk")
         return self.page(milestones, MilestoneSerializer)
 
@@ -94,7 +99,7 @@ class MilestoneList(ApiView):
         request=MilestoneCreateSerializer,
         responses=answers({201: MilestoneDetailSerializer}, 400, 401, 403),
     )
-    def post(self, request):
+    def post(self, request: ApiRequest) -> Response:
         fields = dict(valid(MilestoneCreateSerializer, request.data))
         project = named_in_body(
             "project", access.get_project_by_id_for, request.user, fields.pop("project")
@@ -109,7 +114,7 @@ class MilestoneDetail(ApiView):
         summary="A milestone, its phase and its readiness (guests of a review too)",
         responses=answers({200: MilestoneDetailSerializer}, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk, with_guest=True)
         return Response(_milestone_body(milestone))
 
@@ -118,7 +123,7 @@ class MilestoneDetail(ApiView):
         request=MilestoneUpdateSerializer,
         responses=answers({200: MilestoneDetailSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.EDIT_MILESTONE, milestone)
         changes = valid(MilestoneUpdateSerializer, request.data, partial=True)
@@ -131,7 +136,7 @@ class MilestoneReadiness(ApiView):
         summary="The next phase and what is missing before the milestone may move to it",
         responses=answers({200: ReadinessSerializer}, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         return Response(_readiness(access.get_milestone_by_id_for(request.user, pk)))
 
 
@@ -141,7 +146,7 @@ class MilestoneTransition(ApiView):
         request=TransitionSerializer,
         responses=answers({200: MilestoneDetailSerializer}, 400, 401, 403, 404, 409),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.MOVE_PHASE, milestone)
         move = valid(TransitionSerializer, request.data)
@@ -157,7 +162,7 @@ class ArtifactList(ApiView):
         summary="The seven artifacts of a milestone (guests of a review too)",
         responses=answers({200: ArtifactSerializer(many=True)}, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk, with_guest=True)
         return self.page(milestone.artifacts.order_by("id"), ArtifactSerializer)
 
@@ -203,7 +208,7 @@ class ArtifactDetail(ApiView):
         parameters=[KIND],
         responses=answers({200: ArtifactSerializer}, 401, 404),
     )
-    def get(self, request, pk: int, kind: str):
+    def get(self, request: ApiRequest, pk: int, kind: str) -> Response:
         return _with_etag(_artifact(request.user, pk, kind, with_guest=True))
 
     @extend_schema(
@@ -212,7 +217,7 @@ class ArtifactDetail(ApiView):
         request=ArtifactUpdateSerializer,
         responses=answers({200: ArtifactSerializer}, 400, 401, 403, 404, 412),
     )
-    def patch(self, request, pk: int, kind: str):
+    def patch(self, request: ApiRequest, pk: int, kind: str) -> Response:
         artifact = _artifact(request.user, pk, kind)
         data = valid(ArtifactUpdateSerializer, request.data)
         base_revision = _parse_if_match(request.headers.get("If-Match"))
@@ -233,7 +238,7 @@ class ArtifactDetail(ApiView):
                     )
                 if data.get("status") == ArtifactStatus.DRAFT:
                     artifact = services.mark_artifact(user, artifact, ArtifactStatus.DRAFT)
-                if "body" in data:
+                if "body" in data and base_revision is not None:  # None was refused above
                     artifact = services.save_artifact_body(
                         user, artifact, body=data["body"], base_revision=base_revision
                     )
@@ -250,7 +255,7 @@ class ArtifactRevisionList(ApiView):
         parameters=[KIND],
         responses=answers({200: ArtifactRevisionSerializer(many=True)}, 401, 404),
     )
-    def get(self, request, pk: int, kind: str):
+    def get(self, request: ApiRequest, pk: int, kind: str) -> Response:
         artifact = _artifact(request.user, pk, kind)
         return self.page(artifact.revisions.order_by("-number"), ArtifactRevisionSerializer)
 
@@ -263,7 +268,7 @@ class MilestoneActivity(ApiView):
         summary="The milestone's timeline, newest first",
         responses=answers({200: ActivitySerializer(many=True)}, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         return self.page(milestone.activities.order_by("-created_at", "-id"), ActivitySerializer)
 
@@ -275,7 +280,12 @@ class MarkdownRenderer(BaseRenderer):
     format = "md"
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         return JSONRenderer().render(data)
 
 
@@ -290,7 +300,7 @@ class MilestonePacket(ApiView):
             404,
         ),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> HttpResponse:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         response = HttpResponse(
             design_packet(milestone), content_type="text/markdown; charset=utf-8"

@@ -8,8 +8,10 @@ A guest reaches the review round they were invited to and nothing else of the mi
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,7 +33,7 @@ from api.serializers.reviews import (
     VerdictInputSerializer,
     VerdictSerializer,
 )
-from api.views.base import ApiView, valid
+from api.views.base import ApiRequest, ApiView, valid
 from planning import services
 from planning.calendar import review_ics
 from planning.models import DesignReview, Verdict
@@ -39,7 +41,7 @@ from squads import access
 from squads.access import Action
 
 
-def _with_verdicts(reviews):
+def _with_verdicts(reviews: QuerySet[DesignReview]) -> QuerySet[DesignReview]:
     return reviews.prefetch_related(
         "invitees", Prefetch("verdicts", queryset=Verdict.objects.select_related("reviewer"))
     )
@@ -58,7 +60,7 @@ class MilestoneReviews(ApiView):
         summary="The milestone's review rounds (a guest sees those they are invited to)",
         responses=answers({200: DesignReviewSerializer(many=True)}, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk, with_guest=True)
         reviews = _with_verdicts(access.reviews_for(request.user, milestone))
         return self.page(reviews.order_by("-round"), DesignReviewSerializer)
@@ -68,7 +70,7 @@ class MilestoneReviews(ApiView):
         request=ReviewScheduleSerializer,
         responses=answers({201: DesignReviewSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.RUN_MEETINGS, milestone)
         data = valid(ReviewScheduleSerializer, request.data)
@@ -78,7 +80,7 @@ class MilestoneReviews(ApiView):
 
 class ReviewDetail(ApiView):
     @extend_schema(responses=answers({200: DesignReviewSerializer}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         return _review_answer(access.get_review_by_id_for(request.user, pk))
 
     @extend_schema(
@@ -86,7 +88,7 @@ class ReviewDetail(ApiView):
         request=ReviewChangeSerializer,
         responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         access.require(request.user, Action.RUN_MEETINGS, review.milestone)
         changes = valid(ReviewChangeSerializer, request.data)
@@ -100,7 +102,7 @@ class ReviewOpen(ApiView):
         request=None,
         responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         return _review_answer(services.open_review(request.user, review))
 
@@ -111,7 +113,7 @@ class ReviewClose(ApiView):
         request=ReviewCloseSerializer,
         responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404, 409),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         access.require(request.user, Action.RUN_MEETINGS, review.milestone)
         outcome = valid(ReviewCloseSerializer, request.data)["outcome"]
@@ -124,7 +126,7 @@ class ReviewInvitees(ApiView):
         request=InviteeSerializer,
         responses=answers({201: DesignReviewSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         access.require(request.user, Action.RUN_MEETINGS, review.milestone)
         guest = valid(InviteeSerializer, request.data)["user"]
@@ -147,7 +149,7 @@ class ReviewComments(ApiView):
         parameters=[SINCE],
         responses=answers({200: CommentSerializer(many=True)}, 400, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         since = valid(CommentsSinceSerializer, request.query_params).get("since")
         comments = review.comments.select_related("author").order_by("created_at", "id")
@@ -160,7 +162,7 @@ class ReviewComments(ApiView):
         request=CommentInputSerializer,
         responses=answers({201: CommentSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         data = valid(CommentInputSerializer, request.data)
         parent = None
@@ -184,7 +186,7 @@ class CommentDetail(ApiView):
         request=CommentChangeSerializer,
         responses=answers({200: CommentSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         comment = access.get_comment_by_id_for(request.user, pk)
         changes = valid(CommentChangeSerializer, request.data)
         if "body" in changes:
@@ -200,7 +202,7 @@ class ReviewVerdict(ApiView):
         request=VerdictInputSerializer,
         responses=answers({200: VerdictSerializer}, 400, 401, 404),
     )
-    def put(self, request, pk: int):
+    def put(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         data = valid(VerdictInputSerializer, request.data)
         verdict = services.set_verdict(request.user, review, data["verdict"], data["note"])
@@ -216,7 +218,12 @@ class CalendarRenderer(BaseRenderer):
     format = "ics"
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         # Only errors come through here: the invitation itself is answered as it is.
         return json.dumps(data).encode() if not isinstance(data, bytes) else data
 
@@ -228,7 +235,7 @@ class ReviewInvite(ApiView):
         summary="The review's calendar invitation",
         responses=answers({(200, "text/calendar"): OpenApiTypes.STR}, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> HttpResponse:
         review = access.get_review_by_id_for(request.user, pk)
         answer = HttpResponse(review_ics(review), content_type="text/calendar; charset=utf-8")
         answer["Content-Disposition"] = f'attachment; filename="design-review-{review.round}.ics"'

@@ -8,12 +8,12 @@ which check the caller's role and the domain's rules.
 from __future__ import annotations
 
 import django_filters
-from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from accounts.models import User
 from api.schema import answers
 from api.serializers.squads import (
     MemberAddSerializer,
@@ -28,7 +28,7 @@ from api.serializers.squads import (
     SquadSettingsSerializer,
     UserBriefSerializer,
 )
-from api.views.base import ApiView, named_in_body, valid
+from api.views.base import ApiRequest, ApiView, named_in_body, valid
 from notifications.models import Notification
 from notifications.services import mark_read
 from planning import services as planning_services
@@ -36,14 +36,14 @@ from planning.models import Project
 from squads import access
 from squads import services as squad_services
 from squads.access import Action
-from squads.models import Membership
-
-User = get_user_model()
+from squads.models import Membership, Squad
 
 
-def _squad(user, slug: str):
+def _squad(user: User, slug: str) -> Squad:
     squad = access.get_squad_for(user, slug)
-    squad.my_role = access.role_in(user, squad)
+    # What SquadList annotates as my_role, and SquadSerializer reads; a query's
+    # annotation, so not declared on the model (django-stubs would call that a clash).
+    squad.my_role = access.role_in(user, squad)  # type: ignore[attr-defined]
     return squad
 
 
@@ -54,7 +54,7 @@ class SquadList(ApiView):
     @extend_schema(
         summary="Squads I belong to", responses=answers({200: SquadSerializer(many=True)}, 401, 404)
     )
-    def get(self, request):
+    def get(self, request: ApiRequest) -> Response:
         user = request.user
         mine = Membership.objects.filter(squad=OuterRef("pk"), user=user).values("role")[:1]
         squads = access.squads_for(user).annotate(my_role=Subquery(mine)).order_by("name")
@@ -65,7 +65,7 @@ class SquadList(ApiView):
         request=SquadCreateSerializer,
         responses=answers({201: SquadSerializer}, 400, 401),
     )
-    def post(self, request):
+    def post(self, request: ApiRequest) -> Response:
         data = valid(SquadCreateSerializer, request.data)
         squad = squad_services.create_squad(request.user, **data)
         squad = _squad(request.user, squad.slug)
@@ -76,7 +76,7 @@ class SquadDetail(ApiView):
     @extend_schema(
         summary="A squad and its settings", responses=answers({200: SquadSerializer}, 401, 404)
     )
-    def get(self, request, slug: str):
+    def get(self, request: ApiRequest, slug: str) -> Response:
         return Response(SquadSerializer(_squad(request.user, slug)).data)
 
     @extend_schema(
@@ -84,7 +84,7 @@ class SquadDetail(ApiView):
         request=SquadSettingsSerializer,
         responses=answers({200: SquadSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, slug: str):
+    def patch(self, request: ApiRequest, slug: str) -> Response:
         squad = _squad(request.user, slug)
         access.require(request.user, Action.EDIT_SQUAD_SETTINGS, squad)
         changes = valid(SquadSettingsSerializer, request.data, partial=True)
@@ -100,7 +100,7 @@ class SquadMembers(ApiView):
         summary="A squad's members",
         responses=answers({200: MembershipSerializer(many=True)}, 401, 404),
     )
-    def get(self, request, slug: str):
+    def get(self, request: ApiRequest, slug: str) -> Response:
         squad = access.get_squad_for(request.user, slug)
         members = squad.memberships.select_related("user").order_by("user__username", "pk")
         return self.page(members, MembershipSerializer)
@@ -110,7 +110,7 @@ class SquadMembers(ApiView):
         request=MemberAddSerializer,
         responses=answers({201: MembershipSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, slug: str):
+    def post(self, request: ApiRequest, slug: str) -> Response:
         squad = access.get_squad_for(request.user, slug)
         access.require(request.user, Action.MANAGE_MEMBERS, squad)
         data = valid(MemberAddSerializer, request.data)
@@ -119,7 +119,7 @@ class SquadMembers(ApiView):
 
 
 class SquadMember(ApiView):
-    def _squad_and_member(self, request, slug: str, user_id: int):
+    def _squad_and_member(self, request: ApiRequest, slug: str, user_id: int) -> tuple[Squad, User]:
         squad = access.get_squad_for(request.user, slug)
         access.require(request.user, Action.MANAGE_MEMBERS, squad)
         return squad, access.get_member_by_id_for(request.user, squad, user_id)
@@ -129,7 +129,7 @@ class SquadMember(ApiView):
         request=MemberRoleSerializer,
         responses=answers({200: MembershipSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, slug: str, user_id: int):
+    def patch(self, request: ApiRequest, slug: str, user_id: int) -> Response:
         squad, member = self._squad_and_member(request, slug, user_id)
         role = valid(MemberRoleSerializer, request.data)["role"]
         membership = squad_services.change_role(request.user, squad, member, role)
@@ -141,7 +141,7 @@ class SquadMember(ApiView):
         request=None,
         responses=answers({204: None}, 400, 401, 403, 404),
     )
-    def delete(self, request, slug: str, user_id: int):
+    def delete(self, request: ApiRequest, slug: str, user_id: int) -> Response:
         squad, member = self._squad_and_member(request, slug, user_id)
         squad_services.remove_member(request.user, squad, member)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -159,7 +159,7 @@ class UserFilter(django_filters.FilterSet):
         model = User
         fields = ["search"]
 
-    def by_name(self, queryset, name, value):
+    def by_name(self, queryset: QuerySet[User], name: str, value: str) -> QuerySet[User]:
         value = value.strip()
         if not value:
             return queryset
@@ -173,7 +173,7 @@ class UserList(ApiView):
         summary="People to invite",
         responses=answers({200: UserBriefSerializer(many=True)}, 400, 401, 404),
     )
-    def get(self, request):
+    def get(self, request: ApiRequest) -> Response:
         people = access.people_for(request.user).order_by("username", "pk")
         return self.page(people, UserBriefSerializer)
 
@@ -196,7 +196,7 @@ class ProjectList(ApiView):
         summary="Projects I may see",
         responses=answers({200: ProjectSerializer(many=True)}, 400, 401, 404),
     )
-    def get(self, request):
+    def get(self, request: ApiRequest) -> Response:
         projects = access.projects_for(request.user).select_related("squad")
         return self.page(projects.order_by("squad__name", "name", "pk"), ProjectSerializer)
 
@@ -205,7 +205,7 @@ class ProjectList(ApiView):
         request=ProjectCreateSerializer,
         responses=answers({201: ProjectSerializer}, 400, 401, 403),
     )
-    def post(self, request):
+    def post(self, request: ApiRequest) -> Response:
         fields = dict(valid(ProjectCreateSerializer, request.data))
         squad = named_in_body("squad", access.get_squad_for, request.user, fields.pop("squad"))
         project = planning_services.create_project(request.user, squad, **fields)
@@ -214,7 +214,7 @@ class ProjectList(ApiView):
 
 class ProjectDetail(ApiView):
     @extend_schema(summary="A project", responses=answers({200: ProjectSerializer}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         return Response(ProjectSerializer(access.get_project_by_id_for(request.user, pk)).data)
 
     @extend_schema(
@@ -222,7 +222,7 @@ class ProjectDetail(ApiView):
         request=ProjectUpdateSerializer,
         responses=answers({200: ProjectSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         project = access.get_project_by_id_for(request.user, pk)
         access.require(request.user, Action.EDIT_PROJECT, project)
         changes = valid(ProjectUpdateSerializer, request.data, partial=True)
@@ -242,7 +242,9 @@ class NotificationFilter(django_filters.FilterSet):
         model = Notification
         fields = ["unread"]
 
-    def by_unread(self, queryset, name, value):
+    def by_unread(
+        self, queryset: QuerySet[Notification], name: str, value: bool
+    ) -> QuerySet[Notification]:
         return queryset.filter(read_at__isnull=value)
 
 
@@ -253,7 +255,7 @@ class NotificationList(ApiView):
         summary="My notifications",
         responses=answers({200: NotificationSerializer(many=True)}, 400, 401, 404),
     )
-    def get(self, request):
+    def get(self, request: ApiRequest) -> Response:
         mine = access.notifications_for(request.user).order_by("-created_at", "-id")
         return self.page(mine, NotificationSerializer)
 
@@ -264,7 +266,7 @@ class NotificationRead(ApiView):
         request=None,
         responses=answers({200: NotificationSerializer}, 401, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         notification = access.get_notification_by_id_for(request.user, pk)
         mark_read(request.user, notification.pk)
         notification.refresh_from_db(fields=["read_at"])

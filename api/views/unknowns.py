@@ -7,8 +7,10 @@ planning.services, which checks the caller's role and the rules.
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -24,16 +26,17 @@ from api.serializers.milestones import (
     UnknownSerializer,
     UnknownUpdateSerializer,
 )
-from api.views.base import ApiView, valid
+from api.views.base import ApiRequest, ApiView, valid
 from planning import fragments, services
 from planning.fragments import page_key
 from planning.models import DeferralRequest, Milestone, Unknown
+from planning.models.unknowns import UnknownQuerySet
 from planning.state import UNKNOWNS_OF_MILESTONE, CachedPage, Rows
 from squads import access
 from squads.access import Action
 
 
-def _pending_deferral():
+def _pending_deferral() -> Exists:
     return Exists(
         DeferralRequest.objects.filter(
             unknown=OuterRef("pk"), status=DeferralRequest.Status.PENDING
@@ -41,14 +44,14 @@ def _pending_deferral():
     )
 
 
-def _unknown_body(unknown: Unknown) -> dict:
+def _unknown_body(unknown: Unknown) -> dict[str, Any]:
     unknown.deferral_pending = DeferralRequest.objects.filter(
         unknown=unknown, status=DeferralRequest.Status.PENDING
     ).exists()
     return UnknownSerializer(unknown).data
 
 
-def _unknowns(milestone: Milestone):
+def _unknowns(milestone: Milestone) -> QuerySet[Unknown]:
     return (
         milestone.unknowns.with_priority_rank()
         .annotate(deferral_pending=_pending_deferral())
@@ -73,10 +76,10 @@ class UnknownFilter(django_filters.FilterSet):
         model = Unknown
         fields = ["status", "priority", "owner"]
 
-    def by_status(self, queryset, name, value):
+    def by_status(self, queryset: UnknownQuerySet, name: str, value: str) -> UnknownQuerySet:
         return queryset.with_status(value)
 
-    def by_owner(self, queryset, name, value):
+    def by_owner(self, queryset: UnknownQuerySet, name: str, value: str) -> UnknownQuerySet:
         value = value.strip()
         if value == "none":
             return queryset.filter(owner__isnull=True)
@@ -101,7 +104,7 @@ class UnknownList(ApiView):
         summary="The unknowns of a milestone, by priority",
         responses=answers({200: UnknownSerializer(many=True)}, 400, 401, 404),
     )
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         # One page of unknowns, from the cache while the milestone's unknowns and their
         # deferral requests are as they were (planning.state) for this very query.
         milestone = access.get_milestone_by_id_for(request.user, pk)
@@ -122,7 +125,7 @@ class UnknownList(ApiView):
         request=UnknownCreateSerializer,
         responses=answers({201: UnknownSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         access.require(request.user, Action.EDIT_UNKNOWN, milestone)
         data = valid(UnknownCreateSerializer, request.data)
@@ -132,7 +135,7 @@ class UnknownList(ApiView):
 
 class UnknownDetail(ApiView):
     @extend_schema(summary="An unknown", responses=answers({200: UnknownSerializer}, 401, 404))
-    def get(self, request, pk: int):
+    def get(self, request: ApiRequest, pk: int) -> Response:
         return Response(_unknown_body(access.get_unknown_by_id_for(request.user, pk)))
 
     @extend_schema(
@@ -140,7 +143,7 @@ class UnknownDetail(ApiView):
         request=UnknownUpdateSerializer,
         responses=answers({200: UnknownSerializer}, 400, 401, 403, 404),
     )
-    def patch(self, request, pk: int):
+    def patch(self, request: ApiRequest, pk: int) -> Response:
         unknown = access.get_unknown_by_id_for(request.user, pk)
         access.require(request.user, Action.EDIT_UNKNOWN, unknown.milestone)
         changes = valid(UnknownUpdateSerializer, request.data, partial=True)
@@ -154,7 +157,7 @@ class UnknownResolve(ApiView):
         request=ResolveSerializer,
         responses=answers({200: UnknownSerializer}, 400, 401, 403, 404),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         unknown = access.get_unknown_by_id_for(request.user, pk)
         access.require(request.user, Action.EDIT_UNKNOWN, unknown.milestone)
         resolution = valid(ResolveSerializer, request.data)["resolution"]
@@ -168,7 +171,7 @@ class UnknownDeferral(ApiView):
         request=DeferralCreateSerializer,
         responses=answers({201: DeferralSerializer}, 400, 401, 403, 404, 409),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         unknown = access.get_unknown_by_id_for(request.user, pk)
         access.require(request.user, Action.REQUEST_DEFERRAL, unknown.milestone)
         data = valid(DeferralCreateSerializer, request.data)
@@ -194,7 +197,7 @@ class DeferralList(ApiView):
         summary="Deferral requests I may see; the principal engineer's queue",
         responses=answers({200: DeferralSerializer(many=True)}, 400, 401),
     )
-    def get(self, request):
+    def get(self, request: ApiRequest) -> Response:
         deferrals = access.deferrals_for(request.user).select_related("unknown")
         return self.page(deferrals.order_by("-created_at", "-id"), DeferralSerializer)
 
@@ -205,7 +208,7 @@ class DeferralDecide(ApiView):
         request=DeferralDecisionSerializer,
         responses=answers({200: DeferralSerializer}, 400, 401, 403, 404, 409),
     )
-    def post(self, request, pk: int):
+    def post(self, request: ApiRequest, pk: int) -> Response:
         deferral = access.get_deferral_by_id_for(request.user, pk)
         data = valid(DeferralDecisionSerializer, request.data)
         decided = services.decide_deferral(request.user, deferral, **data)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -22,6 +24,9 @@ class Milestone(models.Model):
     due_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Not a column: the API's milestone detail sets it for its serializer.
+    readiness: dict[str, Any]
 
     class Meta:
         ordering = ["project", "number"]
@@ -72,6 +77,9 @@ class Artifact(models.Model):
         related_name="+",
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Not a column: the milestone page sets it for its template.
+    changed_since_review: bool
 
     class Meta:
         ordering = ["milestone", "id"]

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from planning.models.milestone import Milestone
 from planning.workflow import ReviewOutcome, ReviewStatus, VerdictChoice
@@ -69,6 +70,10 @@ class Comment(models.Model):
     resolved = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    # Not columns: the review page sets them for its template.
+    thread_replies: list[Comment]
+    html: SafeString
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -72,6 +72,10 @@ class Unknown(models.Model):
 
     objects = UnknownQuerySet.as_manager()
 
+    # Not columns: annotated by the queries, or set by the pages, that show them.
+    deferral_pending: bool
+    overdue: bool
+
     class Meta:
         ordering = ["milestone", "number"]
         constraints = [

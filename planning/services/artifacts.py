@@ -18,7 +18,7 @@ from squads.access import Action, can, require
 if TYPE_CHECKING:
     from accounts.models import User
 
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     ArtifactKind.SYSTEM_ARCHITECTURE: """\
 Only the systems this milestone touches.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,9 @@ def _check_member(milestone: Milestone, user: User | None, field: str) -> None:
         )
 
 
-def _announce(milestone: Milestone, actor: User, text: str, link: str, ics: bytes, people) -> None:
+def _announce(
+    milestone: Milestone, actor: User, text: str, link: str, ics: bytes, people: Iterable[User]
+) -> None:
     for person in people:
         if person.pk != actor.pk:
             notify(person, Notification.Kind.MEETING_SCHEDULED, text, link, calendar=ics)
@@ -236,7 +239,7 @@ def update_subtask(actor: User, subtask: Subtask, **changes: Any) -> Subtask:
     return subtask
 
 
-def breakout_attendees(squad: Squad):
+def breakout_attendees(squad: Squad) -> list[User]:
     """Who a breakout session is for: the product representatives and the engineers."""
     return [
         m.user
@@ -254,7 +257,7 @@ def schedule_breakout(
     scheduled_for: datetime,
     duration_minutes: int = 60,
     location: str = "",
-    attendees=None,
+    attendees: Iterable[User] | None = None,
 ) -> BreakoutSession:
     require(actor, Action.RUN_MEETINGS, milestone)
     squad = milestone.project.squad

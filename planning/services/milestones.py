@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -63,7 +63,7 @@ def create_milestone(
 
 
 @transaction.atomic
-def update_milestone(actor: User, milestone: Milestone, **changes) -> Milestone:
+def update_milestone(actor: User, milestone: Milestone, **changes: Any) -> Milestone:
     require(actor, Action.EDIT_MILESTONE, milestone)
     if set(changes) - EDITABLE_FIELDS:
         raise ValueError(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,7 +13,16 @@ from notifications.services import absolute
 from notifications.webhooks import queue_event
 from planning import workflow
 from planning.exceptions import GuardRefused
-from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone
+from planning.models import (
+    Artifact,
+    BreakoutSession,
+    Concern,
+    DesignReview,
+    KickoffMeeting,
+    Milestone,
+    Story,
+    Unknown,
+)
 from planning.services.activity import record
 from planning.workflow import (
     ArtifactFacts,
@@ -26,11 +36,31 @@ from planning.workflow import (
 from squads.access import Action, require
 
 if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
     from accounts.models import User
 
 
+class SubtaskCount(TypedDict):
+    subtask_count: int
+
+
+class Readiness(TypedDict):
+    """Where a milestone stands: its phase, the next one, and what is missing to reach it."""
+
+    phase: str
+    next_phase: str | None
+    can_advance: bool
+    unmet: list[Unmet]
+
+
 def milestone_facts(
-    milestone: Milestone, *, artifacts=None, unknowns=None, reviews=None, stories=None
+    milestone: Milestone,
+    *,
+    artifacts: Iterable[Artifact] | None = None,
+    unknowns: Iterable[Unknown] | None = None,
+    reviews: Iterable[DesignReview] | None = None,
+    stories: Iterable[WithAnnotations[Story, SubtaskCount]] | None = None,
 ) -> MilestoneFacts:
     """What the guards read, in one query per kind of fact.
 
@@ -63,13 +93,16 @@ def milestone_facts(
         .values("kickoff_held", "breakout_held", "open_concerns")
         .get()
     )
-    if stories is None:
-        stories = milestone.stories.annotate(subtask_count=Count("subtasks")).only(
+    counted: Iterable[WithAnnotations[Story, SubtaskCount]] = (
+        milestone.stories.annotate(subtask_count=Count("subtasks")).only(
             "number", "title", "assignee_id"
         )
-    stories = tuple(
+        if stories is None
+        else stories
+    )
+    story_facts = tuple(
         StoryFacts(s.key, s.title, s.assignee_id is not None, s.subtask_count)
-        for s in sorted(stories, key=lambda s: s.number)
+        for s in sorted(counted, key=lambda s: s.number)
     )
     return MilestoneFacts(
         phase=milestone.phase,
@@ -94,11 +127,11 @@ def milestone_facts(
         open_concerns=meetings["open_concerns"],
         breakout_mode=milestone.project.squad.breakout_mode,
         breakout_held=meetings["breakout_held"],
-        stories=stories,
+        stories=story_facts,
     )
 
 
-def readiness(milestone: Milestone, facts: MilestoneFacts | None = None) -> dict:
+def readiness(milestone: Milestone, facts: MilestoneFacts | None = None) -> Readiness:
     """The next phase and what is missing before the milestone may move to it."""
     facts = facts or milestone_facts(milestone)
     upcoming, unmet = workflow.readiness(facts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -52,7 +52,7 @@ def create_project(
 
 
 @transaction.atomic
-def update_project(actor: User, project: Project, **changes) -> Project:
+def update_project(actor: User, project: Project, **changes: Any) -> Project:
     require(actor, Action.EDIT_PROJECT, project)
     allowed = {"name", "slug", "summary", "tech_lead", "principal_engineer"}
     if set(changes) - allowed:

@@ -12,10 +12,12 @@ the squad's webhook under the same key (posted signed, like every event);
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -102,11 +104,11 @@ _UNKNOWN_FIELDS = (
 )
 
 
-def _link_maker(name: str, **placeholders):
+def _link_maker(name: str, **placeholders: str | int) -> Callable[..., str]:
     """Build many links of one URL pattern with one reverse(): the sweep makes thousands."""
     template = reverse(name, kwargs=placeholders)
 
-    def make(**values) -> str:
+    def make(**values: str | int) -> str:
         link = template
         for field, placeholder in placeholders.items():
             link = link.replace(f"/{placeholder}/", f"/{values[field]}/", 1)
@@ -115,7 +117,7 @@ def _link_maker(name: str, **placeholders):
     return make
 
 
-def _unknown_rows(queryset):
+def _unknown_rows(queryset: QuerySet[Unknown]) -> Iterator[dict[str, Any]]:
     link = _link_maker(
         "planning:unknown-detail",
         squad_slug="squad0placeholder",
@@ -134,7 +136,7 @@ def _unknown_rows(queryset):
         yield row
 
 
-def _squad_event(row: dict, event: str, key: str, text: str) -> Event | None:
+def _squad_event(row: dict[str, Any], event: str, key: str, text: str) -> Event | None:
     """The event for the squad's webhook that goes with a reminder, if the squad has a webhook.
 
     It shares the reminder's dedupe key, so it too exists once per cycle.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,18 +26,18 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-def _squad_people(milestone: Milestone) -> set:
+def _squad_people(milestone: Milestone) -> set[User]:
     people = {m.user for m in milestone.project.squad.memberships.select_related("user")}
     if milestone.project.principal_engineer:
         people.add(milestone.project.principal_engineer)
     return people
 
 
-def _everyone(review: DesignReview) -> set:
+def _everyone(review: DesignReview) -> set[User]:
     return _squad_people(review.milestone) | set(review.invitees.all())
 
 
-def _invite(review: DesignReview, people, actor: User) -> None:
+def _invite(review: DesignReview, people: Iterable[User], actor: User) -> None:
     ics = review_ics(review)
     when = timezone.localtime(review.scheduled_for)
     for person in people:
@@ -89,7 +90,7 @@ def schedule_review(
 
 
 @transaction.atomic
-def update_review(actor: User, review: DesignReview, **changes) -> DesignReview:
+def update_review(actor: User, review: DesignReview, **changes: Any) -> DesignReview:
     require(actor, Action.RUN_MEETINGS, review.milestone)
     if review.status == DesignReview.Status.CLOSED:
         raise ValidationError("A closed review cannot change.")

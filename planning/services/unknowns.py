@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Field, Max
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -33,14 +33,20 @@ def _check_owner(milestone: Milestone, owner: User | None) -> None:
         )
 
 
+def _label(field_name: str) -> str:
+    field = Unknown._meta.get_field(field_name)
+    return str(field.verbose_name) if isinstance(field, Field) else field_name
+
+
 def _touch(unknown: Unknown) -> None:
     unknown.last_activity_at = timezone.now()
 
 
 def _assigned(actor: User, unknown: Unknown) -> None:
-    if unknown.owner_id and unknown.owner_id != actor.pk:
+    owner = unknown.owner if unknown.owner_id != actor.pk else None
+    if owner is not None:
         notify(
-            unknown.owner,
+            owner,
             Notification.Kind.UNKNOWN_ASSIGNED,
             f"{actor.display_name} made you the owner of {unknown.key} “{unknown.title}”.",
             unknown.get_absolute_url(),
@@ -127,7 +133,7 @@ def update_unknown(actor: User, unknown: Unknown, **changes: Any) -> Unknown:
         who = locked.owner.display_name if locked.owner else "no one"
         summary = f"{actor.display_name} gave {locked.key} to {who}."
     else:
-        names = ", ".join(str(Unknown._meta.get_field(f).verbose_name) for f in changed)
+        names = ", ".join(_label(f) for f in changed)
         summary = f"{actor.display_name} updated {locked.key}: {names}."
     record(unknown.milestone, actor, "unknown_changed", summary, unknown=locked.pk, fields=changed)
     if "owner" in changed:
@@ -189,7 +195,8 @@ def request_deferral(
     if unknown.is_settled:
         raise ValidationError(f"{unknown.key} is already {unknown.get_status_display().lower()}.")
     project = unknown.milestone.project
-    if project.principal_engineer_id is None:
+    principal = project.principal_engineer
+    if principal is None:
         raise ValidationError(
             "The project has no principal engineer to approve a deferral; name one first."
         )
@@ -215,7 +222,7 @@ def request_deferral(
         deferral=deferral.pk,
     )
     notify(
-        project.principal_engineer,
+        principal,
         Notification.Kind.DEFERRAL_REQUESTED,
         f"{actor.display_name} asks to defer {unknown.key} “{unknown.title}” until {deferral.defer_until}.",
         "/approvals/",

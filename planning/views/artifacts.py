@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import AuthenticatedRequest
 from planning import services
 from planning.diffs import diff_lines, diff_stats
 from planning.exceptions import EditConflict
@@ -20,21 +23,33 @@ from squads.access import Action
 from squads.views import add_service_errors
 
 PREVIEW_LIMIT = 200_000  # characters; a preview of more is refused, not attempted
+# The need form's answer for each decision; none yet while undecided.
+NEEDED_ANSWERS: dict[bool | None, str] = {True: "yes", False: "no"}
 
 
 def _artifact(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str, **options
-):
-    milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number, **options)
+    request: AuthenticatedRequest,
+    squad_slug: str,
+    project_slug: str,
+    number: int,
+    kind: str,
+    *,
+    with_guest: bool = False,
+) -> Artifact:
+    milestone = access.get_milestone_for(
+        request.user, squad_slug, project_slug, number, with_guest=with_guest
+    )
     return access.get_artifact_for(request.user, milestone, kind)
 
 
-def _editor_context(request: HttpRequest, artifact: Artifact, form, **extra) -> dict:
+def _editor_context(
+    request: AuthenticatedRequest, artifact: Artifact, form: ArtifactBodyForm, **extra: Any
+) -> dict[str, Any]:
     milestone = artifact.milestone
     body = form["body"].value() if form.is_bound else services.starting_text(artifact)
     need_form = extra.pop("need_form", None) or ArtifactNeedForm(
         initial={
-            "needed": {True: "yes", False: "no"}.get(artifact.needed),
+            "needed": NEEDED_ANSWERS.get(artifact.needed),
             "not_needed_reason": artifact.not_needed_reason,
         }
     )
@@ -55,7 +70,7 @@ def _editor_context(request: HttpRequest, artifact: Artifact, form, **extra) -> 
 @login_required
 @require_http_methods(["GET", "POST"])
 def artifact_edit(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, kind: str
 ) -> HttpResponse:
     # Guests of a review read the artifacts; everything else about them is the squad's.
     artifact = _artifact(
@@ -103,7 +118,7 @@ def artifact_edit(
     return redirect(saved.get_absolute_url())
 
 
-def _conflict(request: HttpRequest, conflict: EditConflict) -> HttpResponse:
+def _conflict(request: AuthenticatedRequest, conflict: EditConflict) -> HttpResponse:
     current = conflict.current
     theirs = current.body
     mine = conflict.attempted_body
@@ -129,7 +144,7 @@ def _conflict(request: HttpRequest, conflict: EditConflict) -> HttpResponse:
 @login_required
 @require_POST
 def artifact_preview(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, kind: str
 ) -> HttpResponse:
     _artifact(request, squad_slug, project_slug, number, kind)
     body = request.POST.get("body", "")
@@ -147,7 +162,7 @@ def artifact_preview(
 @login_required
 @require_POST
 def artifact_status(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, kind: str
 ) -> HttpResponse:
     artifact = _artifact(request, squad_slug, project_slug, number, kind)
     access.require(request.user, Action.MARK_ARTIFACT, artifact)
@@ -166,7 +181,7 @@ def artifact_status(
 @login_required
 @require_POST
 def artifact_need(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, kind: str
 ) -> HttpResponse:
     artifact = _artifact(request, squad_slug, project_slug, number, kind)
     access.require(request.user, Action.MARK_ARTIFACT, artifact)
@@ -193,7 +208,7 @@ def artifact_need(
 
 @login_required
 def artifact_history(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, kind: str
 ) -> HttpResponse:
     artifact = _artifact(request, squad_slug, project_slug, number, kind)
     revisions = artifact.revisions.select_related("author").defer("body").order_by("-number")
@@ -220,7 +235,7 @@ def _revision_number(value: str | None, default: int) -> int:
 
 @login_required
 def artifact_diff(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int, kind: str
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, kind: str
 ) -> HttpResponse:
     artifact = _artifact(request, squad_slug, project_slug, number, kind)
     new_number = _revision_number(request.GET.get("b"), artifact.revision)
@@ -253,7 +268,7 @@ def artifact_diff(
     )
 
 
-def _safe_next(request: HttpRequest) -> str | None:
+def _safe_next(request: AuthenticatedRequest) -> str | None:
     """The `next` address of a form, when it stays on this site."""
     url = request.POST.get("next")
     if url and url_has_allowed_host_and_scheme(

@@ -2,17 +2,18 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from config.http import AuthenticatedRequest
 from notifications.models import Notification
 from notifications.services import mark_all_read, mark_read
 
 
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedRequest) -> HttpResponse:
     mine = Notification.objects.filter(recipient=request.user).order_by("-created_at", "-id")
     only_unread = request.GET.get("unread") == "1"
     if only_unread:
@@ -22,7 +23,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_open(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Follow a notification's link, marking it read on the way."""
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     mark_read(request.user, notification.pk)
@@ -34,7 +35,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_read(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     get_object_or_404(Notification, pk=pk, recipient=request.user)
     mark_read(request.user, pk)
     return redirect("planning:inbox")
@@ -42,6 +43,6 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
+def notifications_read_all(request: AuthenticatedRequest) -> HttpResponse:
     mark_all_read(request.user)
     return redirect("planning:inbox")

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import AuthenticatedRequest
 from planning import services
 from planning.calendar import breakout_ics, kickoff_ics
 from planning.forms import BreakoutSessionForm, ConcernForm, KickoffForm, StoryForm
 from planning.markdown import render_markdown
-from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone, Subtask
+from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone, Story, Subtask
 from planning.packet import design_packet
 from squads import access
 from squads.access import Action
@@ -23,18 +26,22 @@ from squads.views import add_service_errors
 User = get_user_model()
 
 
-def _milestone(request, squad_slug, project_slug, number) -> Milestone:
+def _milestone(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> Milestone:
     return access.get_milestone_for(request.user, squad_slug, project_slug, number)
 
 
-def _errors(request: HttpRequest, error: ValidationError) -> None:
+def _errors(request: AuthenticatedRequest, error: ValidationError) -> None:
     messages.error(request, " ".join(error.messages))
 
 
 # Kick-off ------------------------------------------------------------------
 
 
-def _kickoff_context(request, milestone: Milestone, **extra) -> dict:
+def _kickoff_context(
+    request: AuthenticatedRequest, milestone: Milestone, **extra: Any
+) -> dict[str, Any]:
     kickoff = KickoffMeeting.objects.filter(milestone=milestone).first()
     initial = {}
     if kickoff:
@@ -63,7 +70,9 @@ def _kickoff_context(request, milestone: Milestone, **extra) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def kickoff(request, squad_slug, project_slug, number) -> HttpResponse:
+def kickoff(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     if request.method == "POST":
         access.require(request.user, Action.RUN_MEETINGS, milestone)
@@ -83,7 +92,9 @@ def kickoff(request, squad_slug, project_slug, number) -> HttpResponse:
 
 @login_required
 @require_POST
-def kickoff_held(request, squad_slug, project_slug, number) -> HttpResponse:
+def kickoff_held(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.RUN_MEETINGS, milestone)
     services.hold_kickoff(request.user, milestone)
@@ -92,7 +103,9 @@ def kickoff_held(request, squad_slug, project_slug, number) -> HttpResponse:
 
 
 @login_required
-def kickoff_calendar(request, squad_slug, project_slug, number) -> HttpResponse:
+def kickoff_calendar(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     meeting = KickoffMeeting.objects.filter(
         milestone=milestone, scheduled_for__isnull=False
@@ -107,7 +120,9 @@ def kickoff_calendar(request, squad_slug, project_slug, number) -> HttpResponse:
 
 @login_required
 @require_POST
-def concern_add(request, squad_slug, project_slug, number) -> HttpResponse:
+def concern_add(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
     form = ConcernForm(request.POST)
@@ -121,7 +136,9 @@ def concern_add(request, squad_slug, project_slug, number) -> HttpResponse:
 
 @login_required
 @require_POST
-def concern_answer(request, squad_slug, project_slug, number, pk) -> HttpResponse:
+def concern_answer(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, pk: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.RUN_MEETINGS, milestone)
     concern = get_object_or_404(milestone.concerns, pk=pk)
@@ -136,7 +153,9 @@ def concern_answer(request, squad_slug, project_slug, number, pk) -> HttpRespons
 # Task breakout -------------------------------------------------------------
 
 
-def _breakout_context(request, milestone: Milestone, **extra) -> dict:
+def _breakout_context(
+    request: AuthenticatedRequest, milestone: Milestone, **extra: Any
+) -> dict[str, Any]:
     squad = milestone.project.squad
     stories = list(
         milestone.stories.select_related("assignee")
@@ -172,7 +191,9 @@ def _breakout_context(request, milestone: Milestone, **extra) -> dict:
 
 
 @login_required
-def breakout(request, squad_slug, project_slug, number) -> HttpResponse:
+def breakout(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     return render(request, "planning/breakout.html", _breakout_context(request, milestone))
 
@@ -183,7 +204,9 @@ def _to_breakout(milestone: Milestone, anchor: str = "") -> HttpResponse:
 
 @login_required
 @require_POST
-def story_add(request, squad_slug, project_slug, number) -> HttpResponse:
+def story_add(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
     form = StoryForm(request.POST)
@@ -194,7 +217,7 @@ def story_add(request, squad_slug, project_slug, number) -> HttpResponse:
     return render(request, "planning/breakout.html", context, status=400)
 
 
-def _story(milestone: Milestone, story_number: int):
+def _story(milestone: Milestone, story_number: int) -> Story:
     story = get_object_or_404(milestone.stories, number=story_number)
     story.milestone = milestone
     return story
@@ -202,7 +225,13 @@ def _story(milestone: Milestone, story_number: int):
 
 @login_required
 @require_POST
-def story_claim(request, squad_slug, project_slug, number, story_number) -> HttpResponse:
+def story_claim(
+    request: AuthenticatedRequest,
+    squad_slug: str,
+    project_slug: str,
+    number: int,
+    story_number: int,
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
     story = services.claim_story(request.user, _story(milestone, story_number))
@@ -212,11 +241,18 @@ def story_claim(request, squad_slug, project_slug, number, story_number) -> Http
 
 @login_required
 @require_POST
-def subtask_add(request, squad_slug, project_slug, number, story_number) -> HttpResponse:
+def subtask_add(
+    request: AuthenticatedRequest,
+    squad_slug: str,
+    project_slug: str,
+    number: int,
+    story_number: int,
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
     story = _story(milestone, story_number)
-    assignee = User.objects.filter(pk=request.POST.get("assignee") or None).first()
+    assignee_id = request.POST.get("assignee")
+    assignee = User.objects.filter(pk=assignee_id).first() if assignee_id else None
     try:
         services.add_subtask(
             request.user, story, title=request.POST.get("title", ""), assignee=assignee
@@ -228,7 +264,9 @@ def subtask_add(request, squad_slug, project_slug, number, story_number) -> Http
 
 @login_required
 @require_POST
-def subtask_done(request, squad_slug, project_slug, number, pk) -> HttpResponse:
+def subtask_done(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, pk: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
     subtask = get_object_or_404(
@@ -241,7 +279,9 @@ def subtask_done(request, squad_slug, project_slug, number, pk) -> HttpResponse:
 
 @login_required
 @require_POST
-def breakout_session(request, squad_slug, project_slug, number) -> HttpResponse:
+def breakout_session(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.RUN_MEETINGS, milestone)
     form = BreakoutSessionForm(request.POST)
@@ -261,7 +301,9 @@ def breakout_session(request, squad_slug, project_slug, number) -> HttpResponse:
 
 @login_required
 @require_POST
-def breakout_held(request, squad_slug, project_slug, number) -> HttpResponse:
+def breakout_held(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.RUN_MEETINGS, milestone)
     try:
@@ -274,7 +316,9 @@ def breakout_held(request, squad_slug, project_slug, number) -> HttpResponse:
 
 
 @login_required
-def breakout_calendar(request, squad_slug, project_slug, number) -> HttpResponse:
+def breakout_calendar(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     session = BreakoutSession.objects.filter(
         milestone=milestone, scheduled_for__isnull=False
@@ -288,7 +332,9 @@ def breakout_calendar(request, squad_slug, project_slug, number) -> HttpResponse
 
 
 @login_required
-def packet(request, squad_slug, project_slug, number) -> HttpResponse:
+def packet(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     response = HttpResponse(design_packet(milestone), content_type="text/markdown; charset=utf-8")
     name = f"{milestone.project.slug}-m{milestone.number}-design-packet.md"
@@ -297,7 +343,7 @@ def packet(request, squad_slug, project_slug, number) -> HttpResponse:
 
 
 @login_required
-def webhook_log(request: HttpRequest, squad_slug: str) -> HttpResponse:
+def webhook_log(request: AuthenticatedRequest, squad_slug: str) -> HttpResponse:
     """The squad's webhook: its signing secret and the last deliveries (tech leads)."""
     squad = access.get_squad_for(request.user, squad_slug)
     access.require(request.user, Action.EDIT_SQUAD_SETTINGS, squad)

@@ -1,19 +1,21 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from config.http import AuthenticatedRequest
 from planning import services, workflow
 from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
@@ -36,7 +38,9 @@ TIMELINE_ON_PAGE = 15
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def milestone_create(request: HttpRequest, squad_slug: str, project_slug: str) -> HttpResponse:
+def milestone_create(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str
+) -> HttpResponse:
     project = access.get_project_for(request.user, squad_slug, project_slug)
     access.require(request.user, Action.CREATE_MILESTONE, project)
     form = MilestoneForm(
@@ -56,7 +60,7 @@ def milestone_create(request: HttpRequest, squad_slug: str, project_slug: str) -
 @login_required
 @require_http_methods(["GET", "POST"])
 def milestone_edit(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
 ) -> HttpResponse:
     milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
     access.require(request.user, Action.EDIT_MILESTONE, milestone)
@@ -78,7 +82,7 @@ def milestone_edit(
     )
 
 
-def _phase_steps(milestone: Milestone) -> list[dict]:
+def _phase_steps(milestone: Milestone) -> list[dict[str, str | int]]:
     current = milestone.phase_index
     return [
         {
@@ -117,7 +121,9 @@ def fix_links(
     return links
 
 
-def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
+def milestone_context(
+    request: AuthenticatedRequest, milestone: Milestone, **extra: Any
+) -> dict[str, Any]:
     from planning.forms import UnknownAddForm
     from planning.views.unknowns import unknown_rows_html, unknowns_table
 
@@ -186,7 +192,7 @@ def milestone_context(request: HttpRequest, milestone: Milestone, **extra) -> di
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
 def milestone_detail(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
 ) -> HttpResponse:
     milestone = access.get_milestone_for(
         request.user, squad_slug, project_slug, number, with_guest=True
@@ -226,7 +232,7 @@ MILESTONE_PAGE = CachedPage(
 )
 
 
-def milestone_content_html(request: HttpRequest, milestone: Milestone) -> str:
+def milestone_content_html(request: AuthenticatedRequest, milestone: Milestone) -> str:
     """The page's content as it stands, from the cache while nothing on it changed.
 
     The day is in the key too: it decides what is overdue.
@@ -241,7 +247,7 @@ def milestone_content_html(request: HttpRequest, milestone: Milestone) -> str:
     )
 
 
-def guest_context(request: HttpRequest, milestone: Milestone) -> dict:
+def guest_context(request: AuthenticatedRequest, milestone: Milestone) -> dict[str, Any]:
     """A guest sees the milestone's goal, its artifacts and the reviews they are invited to."""
     return {
         "milestone": milestone,
@@ -255,7 +261,7 @@ def guest_context(request: HttpRequest, milestone: Milestone) -> dict:
 @login_required
 @require_POST
 def milestone_transition(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
 ) -> HttpResponse:
     milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
     access.require(request.user, Action.MOVE_PHASE, milestone)
@@ -283,7 +289,7 @@ def milestone_transition(
 
 @login_required
 def milestone_timeline(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
 ) -> HttpResponse:
     milestone = access.get_milestone_for(request.user, squad_slug, project_slug, number)
     activities = milestone.activities.select_related("actor").order_by("-created_at", "-id")

@@ -7,11 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from config.http import AuthenticatedRequest
 from notifications.models import Notification
 from planning import services
 from planning.forms import ProjectForm
@@ -23,7 +24,7 @@ from squads.views import PAGE_SIZE, add_service_errors
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     """My work: what is mine to answer, decide or move forward, most urgent first."""
     user = request.user
     today = timezone.localdate()
@@ -70,7 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def project_list(request: HttpRequest) -> HttpResponse:
+def project_list(request: AuthenticatedRequest) -> HttpResponse:
     projects = access.projects_for(request.user).select_related(
         "squad", "tech_lead", "principal_engineer"
     )
@@ -93,7 +94,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def project_create(request: HttpRequest, squad_slug: str) -> HttpResponse:
+def project_create(request: AuthenticatedRequest, squad_slug: str) -> HttpResponse:
     squad = access.get_squad_for(request.user, squad_slug)
     access.require(request.user, Action.CREATE_PROJECT, squad)
     form = ProjectForm(request.POST or None, squad=squad, initial={"tech_lead": request.user})
@@ -109,7 +110,9 @@ def project_create(request: HttpRequest, squad_slug: str) -> HttpResponse:
 
 
 @login_required
-def project_detail(request: HttpRequest, squad_slug: str, project_slug: str) -> HttpResponse:
+def project_detail(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str
+) -> HttpResponse:
     project = access.get_project_for(request.user, squad_slug, project_slug)
     milestones = project.milestones.select_related("tech_lead").order_by("-number")
     page = Paginator(milestones, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -130,7 +133,7 @@ def project_detail(request: HttpRequest, squad_slug: str, project_slug: str) -> 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def project_edit(request: HttpRequest, squad_slug: str, project_slug: str) -> HttpResponse:
+def project_edit(request: AuthenticatedRequest, squad_slug: str, project_slug: str) -> HttpResponse:
     project = access.get_project_for(request.user, squad_slug, project_slug)
     access.require(request.user, Action.EDIT_PROJECT, project)
     form = ProjectForm(request.POST or None, squad=project.squad, instance=copy.copy(project))

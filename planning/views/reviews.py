@@ -1,18 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.http import AuthenticatedRequest
 from planning import services, workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
@@ -28,19 +32,30 @@ from squads.views import add_service_errors
 User = get_user_model()
 
 
-def _milestone(request, squad_slug, project_slug, number, *, with_guest=False) -> Milestone:
+def _milestone(
+    request: AuthenticatedRequest,
+    squad_slug: str,
+    project_slug: str,
+    number: int,
+    *,
+    with_guest: bool = False,
+) -> Milestone:
     return access.get_milestone_for(
         request.user, squad_slug, project_slug, number, with_guest=with_guest
     )
 
 
-def _review(request, squad_slug, project_slug, number, round) -> DesignReview:
+def _review(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> DesignReview:
     return access.get_review_for(request.user, squad_slug, project_slug, number, round)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def review_schedule(request, squad_slug, project_slug, number) -> HttpResponse:
+def review_schedule(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.RUN_MEETINGS, milestone)
     form = ReviewForm(request.POST or None)
@@ -94,7 +109,9 @@ REVIEW_THREADS = CachedPage(
 )
 
 
-def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) -> dict[str, str]:
+def thread_html(
+    request: AuthenticatedRequest, review: DesignReview, kinds: list[str]
+) -> dict[str, SafeString]:
     """The HTML of each thread (artifact kind, or "" for the general one).
 
     A review page shows every comment with its forms, hundreds of them, and
@@ -143,7 +160,9 @@ def thread_html(request: HttpRequest, review: DesignReview, kinds: list[str]) ->
     return cached_fragments(keys, render)
 
 
-def _review_context(request: HttpRequest, review: DesignReview, **extra) -> dict:
+def _review_context(
+    request: AuthenticatedRequest, review: DesignReview, **extra: Any
+) -> dict[str, Any]:
     milestone = review.milestone
     artifacts = [a for a in milestone.artifacts.order_by("id") if not a.is_waived]
     threads = thread_html(request, review, [a.kind for a in artifacts] + [""])
@@ -200,7 +219,9 @@ REVIEW_PAGE = CachedPage(
 
 
 @login_required
-def review_detail(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def review_detail(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     milestone = review.milestone
     content = page_content(
@@ -225,7 +246,9 @@ def review_detail(request, squad_slug, project_slug, number, round) -> HttpRespo
 
 
 @login_required
-def review_updates(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def review_updates(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     """What changed since `since`: every thread and the verdicts, swapped in by htmx; 204 if nothing."""
     review = _review(request, squad_slug, project_slug, number, round)
     since = parse_datetime(request.GET.get("since", "") or "")
@@ -246,7 +269,9 @@ def review_updates(request, squad_slug, project_slug, number, round) -> HttpResp
 
 
 @login_required
-def review_calendar(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def review_calendar(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     response = HttpResponse(review_ics(review), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="design-review-{review.round}.ics"'
@@ -259,7 +284,9 @@ def _back(review: DesignReview, anchor: str = "") -> HttpResponse:
 
 @login_required
 @require_POST
-def review_open(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def review_open(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     access.require(request.user, Action.RUN_MEETINGS, review.milestone)
     try:
@@ -273,7 +300,9 @@ def review_open(request, squad_slug, project_slug, number, round) -> HttpRespons
 
 @login_required
 @require_POST
-def review_close(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def review_close(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     access.require(request.user, Action.RUN_MEETINGS, review.milestone)
     try:
@@ -290,7 +319,9 @@ def review_close(request, squad_slug, project_slug, number, round) -> HttpRespon
 
 @login_required
 @require_POST
-def review_invite(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def review_invite(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     access.require(request.user, Action.RUN_MEETINGS, review.milestone)
     username = request.POST.get("username", "").strip()
@@ -310,7 +341,9 @@ def review_invite(request, squad_slug, project_slug, number, round) -> HttpRespo
     return _back(review, "#invitees")
 
 
-def _thread_answer(request, review: DesignReview, kind: str, anchor: str) -> HttpResponse:
+def _thread_answer(
+    request: AuthenticatedRequest, review: DesignReview, kind: str, anchor: str
+) -> HttpResponse:
     if request.htmx:
         return render(
             request,
@@ -322,7 +355,9 @@ def _thread_answer(request, review: DesignReview, kind: str, anchor: str) -> Htt
 
 @login_required
 @require_POST
-def comment_add(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def comment_add(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     parent = None
     if request.POST.get("parent"):
@@ -346,7 +381,7 @@ def comment_add(request, squad_slug, project_slug, number, round) -> HttpRespons
     return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
 
 
-def _comment(request, review: DesignReview, pk: int) -> Comment:
+def _comment(request: AuthenticatedRequest, review: DesignReview, pk: int) -> Comment:
     comment = get_object_or_404(review.comments, pk=pk)
     comment.review = review
     return comment
@@ -354,7 +389,14 @@ def _comment(request, review: DesignReview, pk: int) -> Comment:
 
 @login_required
 @require_POST
-def comment_edit(request, squad_slug, project_slug, number, round, pk) -> HttpResponse:
+def comment_edit(
+    request: AuthenticatedRequest,
+    squad_slug: str,
+    project_slug: str,
+    number: int,
+    round: int,
+    pk: int,
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     comment = _comment(request, review, pk)
     try:
@@ -366,7 +408,14 @@ def comment_edit(request, squad_slug, project_slug, number, round, pk) -> HttpRe
 
 @login_required
 @require_POST
-def comment_resolve(request, squad_slug, project_slug, number, round, pk) -> HttpResponse:
+def comment_resolve(
+    request: AuthenticatedRequest,
+    squad_slug: str,
+    project_slug: str,
+    number: int,
+    round: int,
+    pk: int,
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     comment = _comment(request, review, pk)
     services.set_comment_resolved(request.user, comment, request.POST.get("resolved") == "true")
@@ -375,7 +424,9 @@ def comment_resolve(request, squad_slug, project_slug, number, round, pk) -> Htt
 
 @login_required
 @require_POST
-def verdict_set(request, squad_slug, project_slug, number, round) -> HttpResponse:
+def verdict_set(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
+) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     try:
         services.set_verdict(

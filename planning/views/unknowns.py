@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, F, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from config.http import AuthenticatedRequest
 from planning import services
 from planning.exceptions import DeferralConflict
 from planning.forms import (
@@ -39,7 +42,9 @@ SORTS = {
 }
 
 
-def _milestone(request: HttpRequest, squad_slug: str, project_slug: str, number: int) -> Milestone:
+def _milestone(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
+) -> Milestone:
     return access.get_milestone_for(request.user, squad_slug, project_slug, number)
 
 
@@ -50,7 +55,15 @@ ROW_FIELDS = [
 ]  # fmt: skip
 
 
-def unknowns_table(milestone: Milestone, params=None) -> dict:
+class UnknownsTable(TypedDict):
+    """The unknowns a page lists, and the filters of the query string that picked them."""
+
+    unknowns: list[Unknown]
+    filters: dict[str, str]
+    filtered: bool
+
+
+def unknowns_table(milestone: Milestone, params: Mapping[str, str] | None = None) -> UnknownsTable:
     """The unknowns of a milestone, filtered and sorted as the query string asks."""
     params = params or {}
     unknowns = (
@@ -71,7 +84,7 @@ def unknowns_table(milestone: Milestone, params=None) -> dict:
         unknowns = unknowns.filter(owner__username=owner)
     sort = params.get("sort", "priority")
     unknowns = unknowns.order_by(*SORTS.get(sort, SORTS["priority"]))
-    rows = list(
+    rows: list[Unknown] = list(
         unknowns.annotate(
             deferral_pending=Exists(
                 DeferralRequest.objects.filter(
@@ -128,7 +141,9 @@ def unknown_rows_html(milestone: Milestone, unknowns: list[Unknown], *, may_add:
     return cached_fragments({"rows": key}, render)["rows"]
 
 
-def _list_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
+def _list_context(
+    request: AuthenticatedRequest, milestone: Milestone, **extra: Any
+) -> dict[str, Any]:
     table = unknowns_table(milestone, request.GET)
     may_add = access.can(request.user, Action.EDIT_UNKNOWN, milestone)
     return {
@@ -149,7 +164,7 @@ def _list_context(request: HttpRequest, milestone: Milestone, **extra) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def unknown_list(
-    request: HttpRequest, squad_slug: str, project_slug: str, number: int
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int
 ) -> HttpResponse:
     """The unknowns page; a POST adds one (from here or from the milestone page)."""
     milestone = _milestone(request, squad_slug, project_slug, number)
@@ -195,12 +210,16 @@ def unknown_list(
     )
 
 
-def _unknown(request, squad_slug, project_slug, number, key) -> Unknown:
+def _unknown(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> Unknown:
     milestone = _milestone(request, squad_slug, project_slug, number)
     return access.get_unknown_for(request.user, milestone, key)
 
 
-def _detail_context(request: HttpRequest, unknown: Unknown, **extra) -> dict:
+def _detail_context(
+    request: AuthenticatedRequest, unknown: Unknown, **extra: Any
+) -> dict[str, Any]:
     milestone = unknown.milestone
     deferrals = list(unknown.deferrals.select_related("requested_by", "decided_by"))
     pending = next((d for d in deferrals if d.status == DeferralRequest.Status.PENDING), None)
@@ -234,14 +253,18 @@ def _detail_context(request: HttpRequest, unknown: Unknown, **extra) -> dict:
 
 
 @login_required
-def unknown_detail(request, squad_slug, project_slug, number, key) -> HttpResponse:
+def unknown_detail(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> HttpResponse:
     unknown = _unknown(request, squad_slug, project_slug, number, key)
     return render(request, "planning/unknown_detail.html", _detail_context(request, unknown))
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def unknown_edit(request, squad_slug, project_slug, number, key) -> HttpResponse:
+def unknown_edit(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> HttpResponse:
     """Edit an unknown: the whole form on its own page, or a few fields in place (htmx)."""
     unknown = _unknown(request, squad_slug, project_slug, number, key)
     milestone = unknown.milestone
@@ -280,7 +303,7 @@ def unknown_edit(request, squad_slug, project_slug, number, key) -> HttpResponse
     )
 
 
-def _row_context(request: HttpRequest, unknown: Unknown) -> dict:
+def _row_context(request: AuthenticatedRequest, unknown: Unknown) -> dict[str, Any]:
     milestone = unknown.milestone
     return {
         "unknown": unknown,
@@ -293,7 +316,9 @@ def _row_context(request: HttpRequest, unknown: Unknown) -> dict:
 
 @login_required
 @require_POST
-def unknown_resolve(request, squad_slug, project_slug, number, key) -> HttpResponse:
+def unknown_resolve(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> HttpResponse:
     unknown = _unknown(request, squad_slug, project_slug, number, key)
     access.require(request.user, Action.EDIT_UNKNOWN, unknown.milestone)
     form = ResolveForm(request.POST)
@@ -311,7 +336,9 @@ def unknown_resolve(request, squad_slug, project_slug, number, key) -> HttpRespo
 
 @login_required
 @require_POST
-def unknown_comment(request, squad_slug, project_slug, number, key) -> HttpResponse:
+def unknown_comment(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> HttpResponse:
     unknown = _unknown(request, squad_slug, project_slug, number, key)
     access.require(request.user, Action.DISCUSS_UNKNOWN, unknown.milestone)
     form = UnknownCommentForm(request.POST)
@@ -324,7 +351,9 @@ def unknown_comment(request, squad_slug, project_slug, number, key) -> HttpRespo
 
 @login_required
 @require_POST
-def deferral_request(request, squad_slug, project_slug, number, key) -> HttpResponse:
+def deferral_request(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> HttpResponse:
     unknown = _unknown(request, squad_slug, project_slug, number, key)
     access.require(request.user, Action.REQUEST_DEFERRAL, unknown.milestone)
     form = DeferralRequestForm(request.POST)
@@ -344,7 +373,7 @@ def deferral_request(request, squad_slug, project_slug, number, key) -> HttpResp
     return render(request, "planning/unknown_detail.html", context, status=status)
 
 
-def _approvals_context(request: HttpRequest, **extra) -> dict:
+def _approvals_context(request: AuthenticatedRequest, **extra: Any) -> dict[str, Any]:
     mine = access.deferrals_for(request.user).filter(
         unknown__milestone__project__principal_engineer=request.user
     )
@@ -371,14 +400,14 @@ def _approvals_context(request: HttpRequest, **extra) -> dict:
 
 
 @login_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: AuthenticatedRequest) -> HttpResponse:
     """The principal engineer's queue: deferrals waiting for a decision, in every project."""
     return render(request, "planning/approvals.html", _approvals_context(request))
 
 
 @login_required
 @require_POST
-def deferral_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def deferral_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     deferral = get_object_or_404(
         access.deferrals_for(request.user).select_related("unknown__milestone__project"), pk=pk
     )
