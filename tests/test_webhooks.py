@@ -60,7 +60,9 @@ def receiver():
 
 
 @pytest.fixture
-def hooked_squad(squad, receiver):
+def hooked_squad(squad, receiver, settings):
+    # The receiver listens on 127.0.0.1, which only a deployment that allows private hooks reaches.
+    settings.WEBHOOK_ALLOW_PRIVATE = True
     squad.webhook_url = receiver.url
     squad.save(update_fields=["webhook_url"])
     return squad

@@ -34,6 +34,8 @@ def worker(tmp_path):
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(outbox),
         SITE_URL="https://planner.example.com",
+        # The test's webhook receiver listens on 127.0.0.1.
+        WEBHOOK_ALLOW_PRIVATE="true",
     )
     try:
         yield {"queue": queue, "outbox": outbox, "log": log}
