@@ -197,8 +197,14 @@ def test_old_deliveries_are_listed_newest_first(client_for, hooked_squad, tech_l
 def queued(monkeypatch):
     """The delivery tasks queued, by task name, instead of sent to the broker."""
     sent: dict[str, list[int]] = {"email": [], "webhook": []}
-    monkeypatch.setattr(tasks.deliver_email, "delay", sent["email"].append)
-    monkeypatch.setattr(tasks.deliver_webhook, "delay", sent["webhook"].append)
+    monkeypatch.setattr(
+        tasks.deliver_email, "apply_async", lambda args, **options: sent["email"].append(args[0])
+    )
+    monkeypatch.setattr(
+        tasks.deliver_webhook,
+        "apply_async",
+        lambda args, **options: sent["webhook"].append(args[0]),
+    )
     return sent
 
 
