@@ -143,35 +143,32 @@ def _publish(claimed: Claimed) -> int:
     from notifications.tasks import deliver_email, deliver_webhook
 
     global _broker_away_until
-    work = [(deliver_email, pk) for pk in claimed.emails]
-    work += [(deliver_webhook, pk) for pk in claimed.webhooks]
-    published = 0
+    emails = webhooks = 0
     if not broker_away():
         try:
             # A connection of its own, with the options above, and no retry.
             with deliver_email.app.connection_for_write(
                 transport_options=PUBLISH_OPTIONS, connect_timeout=PUBLISH_CONNECT_TIMEOUT
             ) as connection:
-                for task, pk in work:
-                    task.apply_async((pk,), connection=connection, retry=False)
-                    published += 1
+                producer = connection.Producer(auto_declare=False)
+                for pk in claimed.emails:
+                    deliver_email.apply_async((pk,), producer=producer, retry=False)
+                    emails += 1
+                for pk in claimed.webhooks:
+                    deliver_webhook.apply_async((pk,), producer=producer, retry=False)
+                    webhooks += 1
         except Exception as error:
             # Whatever the broker raised, the rows stay in the outbox for the next sweep.
             _broker_away_until = time.monotonic() + BROKER_BACK_OFF
             logger.warning(
                 "Broker unavailable (%s); %s deliveries left for the next sweep.",
                 error,
-                len(work) - published,
+                claimed.total - emails - webhooks,
             )
-    if published < len(work):
-        left = work[published:]
-        release(
-            Claimed(
-                [pk for task, pk in left if task is deliver_email],
-                [pk for task, pk in left if task is deliver_webhook],
-            )
-        )
-    return published
+    left = Claimed(claimed.emails[emails:], claimed.webhooks[webhooks:])
+    if left.total:
+        release(left)
+    return emails + webhooks
 
 
 def queue_deliveries(
@@ -217,7 +214,7 @@ def queue_on_commit(
     callbacks registered inside it, and the ids of its own rows that joined an
     outer callback find nothing to claim.
     """
-    written = None
+    written: _Written | None = None
     db = transaction.get_connection()
     if db.in_atomic_block:
         # Django keeps (savepoint ids, callback, robust) per registered callback;
@@ -233,7 +230,7 @@ def queue_on_commit(
             None,
         )
     fresh = written is None
-    if fresh:
+    if written is None:
         written = _Written()
     if notification is not None:
         written.notifications.add(notification.pk)

@@ -24,7 +24,7 @@ MAX_RETRIES = webhooks.MAX_ATTEMPTS - 1
 
 def _retry_or_give_up(task: Task, error: Exception, give_up: Callable[[str], None]) -> bool:
     tries = task.request.retries + 1
-    if task.request.retries >= task.max_retries:
+    if task.max_retries is not None and task.request.retries >= task.max_retries:
         give_up(f"Gave up after {tries} attempt{'s' if tries != 1 else ''}: {error}")
         return False
     raise task.retry(exc=error, countdown=min(30 * 2**task.request.retries, 1800)) from error

@@ -196,7 +196,7 @@ def test_queueing_publishes_once_with_short_timeouts_and_stores_no_result(monkey
 
     [options] = calls
     assert options["retry"] is False
-    transport = options["connection"].transport_options
+    transport = options["producer"].connection.transport_options
     assert transport["max_retries"] == 0
     assert transport["socket_connect_timeout"] <= 1 and transport["socket_timeout"] <= 1
     assert tasks.deliver_email.ignore_result and tasks.deliver_webhook.ignore_result
