@@ -42,17 +42,16 @@ def header_text(text: str, limit: int = 120) -> str:
 def is_permanent(error: Exception) -> bool:
     """True when sending again cannot help: a malformed message, or a refusal the server calls final.
 
-    4xx answers (a full mailbox, greylisting) and a refused sender (the
-    server's own configuration) are worth retrying; 5xx answers about the
-    recipient or the message are not.
+    Only 5xx answers about this message count (its recipient, its content);
+    4xx answers (a full mailbox, greylisting) are worth retrying, and so is
+    any refusal that concerns the server itself (login, sender, connection),
+    which its operator can put right.
     """
     if isinstance(error, BadHeaderError | ValueError):
         return True
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPSenderRefused):
-        return False
-    if isinstance(error, smtplib.SMTPResponseException):
+    if isinstance(error, smtplib.SMTPDataError):
         return error.smtp_code >= 500
     return not isinstance(error, TRANSIENT_ERRORS)
 

@@ -317,3 +317,24 @@ def engineer_failed(squad, engineer):
         email=Notification.Email.FAILED,
         email_error="Recipient refused: eli@example.com refused (550 5.1.1 No such user)",
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent"),
+    [
+        (smtplib.SMTPRecipientsRefused({"a@x.y": (550, b"No such user")}), True),
+        (smtplib.SMTPRecipientsRefused({"a@x.y": (452, b"Mailbox full")}), False),
+        (smtplib.SMTPDataError(554, b"Message rejected"), True),
+        (smtplib.SMTPDataError(451, b"Try again"), False),
+        (smtplib.SMTPAuthenticationError(535, b"Bad credentials"), False),
+        (smtplib.SMTPSenderRefused(550, b"Not our domain", "planner@localhost"), False),
+        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), False),
+        (ConnectionRefusedError(111, "Connection refused"), False),
+        (TimeoutError("timed out"), False),
+    ],
+)
+def test_only_refusals_of_this_message_are_permanent(error, permanent):
+    """What concerns the server itself (login, sender, connection) its operator can put right."""
+    from notifications.mail import is_permanent
+
+    assert is_permanent(error) is permanent

@@ -54,13 +54,13 @@ class Command(BaseCommand):
         for index, pk in enumerate(claimed.emails):
             try:
                 sent += mail.send_email(pk)
-            except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as error:
+            except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as error:
                 # The server answered, for this message only ("try later"): go on with the rest.
                 delivery.release(delivery.Claimed([pk], []))
                 self.stderr.write(f"Email {pk} is left for the next run ({mail.describe(error)}).")
                 left += 1
             except mail.TRANSIENT_ERRORS as error:
-                # The mail server is away: the rest would fail alike.
+                # The mail server is away, or refuses us (login, sender): the rest would fail alike.
                 rest = claimed.emails[index:]
                 delivery.release(delivery.Claimed(rest, []))
                 self.stderr.write(f"The mail server is unavailable ({error}).")
