@@ -241,6 +241,13 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", str(BASE_DIR / "sent-emails"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "Squad Planner <planner@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds an SMTP server may keep a delivery waiting before it counts as failed and is retried.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", 30)
+
+# Squads' webhooks may only reach public addresses (notifications/egress.py);
+# true lets them reach loopback and private ones too, for a chat server on
+# the deployment's own network.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 
 # Celery: Redis (or any broker URL) when CELERY_BROKER_URL is set; otherwise a
 # folder-based transport, so that a fresh machine runs reminders with no server.

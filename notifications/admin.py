@@ -8,7 +8,9 @@ from notifications.models import Notification, WebhookDelivery
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["recipient", "kind", "text", "created_at", "read_at", "email", "emailed_at"]
+    list_display = [
+        "recipient", "kind", "text", "created_at", "read_at", "email", "emailed_at", "email_error",
+    ]  # fmt: skip
     list_filter = ["kind", "email"]
     search_fields = ["text", "recipient__username", "dedupe_key"]
     list_select_related = ["recipient"]
@@ -19,7 +21,9 @@ class NotificationAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The squads' webhook log. Read-only: a post is signed and sent as it was recorded."""
 
-    list_display = ["created_at", "squad", "event", "status", "attempts", "response_status"]
+    list_display = [
+        "created_at", "squad", "event", "status", "attempts", "response_status", "last_error",
+    ]  # fmt: skip
     list_filter = ["status", "event"]
     search_fields = ["squad__name", "event", "dedupe_key"]
     list_select_related = ["squad"]

@@ -5,10 +5,17 @@ for what they wrote to be queued when it commits (`queue_on_commit`). The
 reminder sweep and `manage.py send_reminders` queue the whole outbox, which
 also takes back claims whose task was lost. Nothing else claims or queues a
 delivery, and this is the only module of the app that imports the tasks.
+
+Queueing never keeps a request waiting on the broker: each task is published
+once, with short timeouts and no retry. What could not be published is
+released (its claim cleared), so it stays in the outbox and the next sweep
+sends it; after a failure the broker is left alone for a few seconds.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -20,9 +27,17 @@ from django.utils import timezone
 from notifications import bulk
 from notifications.models import Notification, WebhookDelivery
 
+logger = logging.getLogger(__name__)
+
 # A claimed delivery not done after this long is claimed again by the next sweep:
 # its task was lost (a broker restart, a killed worker).
 CLAIM_LEASE = timedelta(minutes=10)
+# How a task is published: one try, and a broker that does not answer at once is away.
+PUBLISH_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 0.5, "socket_timeout": 1.0}
+PUBLISH_CONNECT_TIMEOUT = 1.0
+# Seconds to leave the broker alone after it failed, in this process.
+BROKER_BACK_OFF = 5.0
+_broker_away_until = 0.0
 
 
 class Claimed(NamedTuple):
@@ -100,27 +115,78 @@ def claim_deliveries(
     return Claimed(emails, webhooks)
 
 
+def release(claimed: Claimed) -> None:
+    """Clear these claims, so that the next sweep (or run) takes the rows again at once.
+
+    Should another claim have been taken meanwhile, clearing it costs nothing:
+    a task sends at most once.
+    """
+    if claimed.emails:
+        Notification.objects.filter(
+            pk__in=claimed.emails, email=Notification.Email.PENDING, emailed_at__isnull=True
+        ).update(email_claimed_at=None)
+    if claimed.webhooks:
+        WebhookDelivery.objects.filter(
+            pk__in=claimed.webhooks, status=WebhookDelivery.Status.PENDING
+        ).update(claimed_at=None)
+
+
+def broker_away() -> bool:
+    return time.monotonic() < _broker_away_until
+
+
+def _publish(claimed: Claimed) -> int:
+    """Publish one task per claimed id; release what could not be published. Returns how many went.
+
+    Never raises: the rows are safe in the database whatever the broker does.
+    """
+    # The one import of the tasks, made here so that the tasks may import the services.
+    from notifications.tasks import deliver_email, deliver_webhook
+
+    global _broker_away_until
+    emails = webhooks = 0
+    if not broker_away():
+        try:
+            # A connection of its own, with the options above, and no retry.
+            with deliver_email.app.connection_for_write(
+                transport_options=PUBLISH_OPTIONS, connect_timeout=PUBLISH_CONNECT_TIMEOUT
+            ) as connection:
+                producer = connection.Producer(auto_declare=False)
+                for pk in claimed.emails:
+                    deliver_email.apply_async((pk,), producer=producer, retry=False)
+                    emails += 1
+                for pk in claimed.webhooks:
+                    deliver_webhook.apply_async((pk,), producer=producer, retry=False)
+                    webhooks += 1
+        except Exception as error:
+            # Whatever the broker raised, the rows stay in the outbox for the next sweep.
+            _broker_away_until = time.monotonic() + BROKER_BACK_OFF
+            logger.warning(
+                "Broker unavailable (%s); %s deliveries left for the next sweep.",
+                error,
+                claimed.total - emails - webhooks,
+            )
+    left = Claimed(claimed.emails[emails:], claimed.webhooks[webhooks:])
+    if left.total:
+        release(left)
+    return emails + webhooks
+
+
 def queue_deliveries(
     notifications: QuerySet[Notification] | None = None,
     deliveries: QuerySet[WebhookDelivery] | None = None,
 ) -> Claimed:
     """Claim what is undelivered (the whole outbox by default) and queue one task each, after commit.
 
-    The tasks send at most once however often they run. Returns what was claimed.
+    The tasks send at most once however often they run. Returns what was
+    claimed; what the broker did not take is released again. While the
+    broker is known to be away nothing is claimed.
     """
-    # The one import of the tasks, made here so that the tasks may import the services.
-    from notifications.tasks import deliver_email, deliver_webhook
-
+    if broker_away():
+        return Claimed([], [])
     claimed = claim_deliveries(notifications, deliveries)
-
-    def enqueue() -> None:
-        for pk in claimed.emails:
-            deliver_email.delay(pk)
-        for pk in claimed.webhooks:
-            deliver_webhook.delay(pk)
-
     if claimed.total:
-        transaction.on_commit(enqueue)
+        transaction.on_commit(lambda: _publish(claimed))
     return claimed
 
 
@@ -131,7 +197,7 @@ class _Written:
         self.notifications: set[int] = set()
         self.deliveries: set[int] = set()
 
-    def __call__(self) -> None:
+    def queue(self) -> None:
         queue_deliveries(
             Notification.objects.filter(pk__in=self.notifications),
             WebhookDelivery.objects.filter(pk__in=self.deliveries),
@@ -157,9 +223,10 @@ def queue_on_commit(
         active = set(db.savepoint_ids)
         written = next(
             (
-                callback
+                callback.__self__
                 for savepoints, callback, _robust in db.run_on_commit
-                if isinstance(callback, _Written) and savepoints <= active
+                if isinstance(getattr(callback, "__self__", None), _Written)
+                and savepoints <= active
             ),
             None,
         )
@@ -171,4 +238,5 @@ def queue_on_commit(
     if delivery is not None:
         written.deliveries.add(delivery.pk)
     if fresh:
-        transaction.on_commit(written)
+        # Robust: a failure to queue never fails the change that was just committed.
+        transaction.on_commit(written.queue, robust=True)

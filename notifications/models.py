@@ -83,6 +83,12 @@ class Notification(models.Model):
                 name="notification_outbox_idx",
                 condition=Q(email__in=["pending", "digest"]),
             ),
+            # Emails that failed for good, newest first, for the squads' delivery pages.
+            models.Index(
+                fields=["-created_at"],
+                name="notification_failed_idx",
+                condition=Q(email="failed"),
+            ),
         ]
 
     def __str__(self) -> str:

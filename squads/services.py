@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils.text import slugify
 
+from notifications.egress import check_webhook_url
 from squads.access import Action, forget_roles, require
 from squads.models import Membership, Squad
 
@@ -65,6 +66,10 @@ def update_squad_settings(actor: User, squad: Squad, **changes: Any) -> Squad:
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValueError(f"Not squad settings: {', '.join(sorted(unknown))}")
+    url = changes.get("webhook_url")
+    if url and url != squad.webhook_url:
+        # A changed URL is checked now; every post is checked again when it is sent.
+        check_webhook_url(url)
     for field, value in changes.items():
         setattr(squad, field, value)
     squad.full_clean()

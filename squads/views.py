@@ -201,6 +201,8 @@ def squad_settings(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             messages.success(request, "Squad settings are saved.")
             return redirect("squads:settings", slug=squad.slug)
     if not may_edit:
+        # The webhook URL is a secret of the squad's tech leads.
+        del form.fields["webhook_url"]
         for field in form.fields.values():
             field.disabled = True
     return render(

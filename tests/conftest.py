@@ -114,6 +114,55 @@ def _empty_cache() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def resolver(monkeypatch) -> dict[str, list[str]]:
+    """Host names as the webhook code resolves them, from this table: no test asks a DNS server.
+
+    `resolver["hook.example.net"] = ["10.0.0.5"]` makes a name answer with an
+    address. The webhook code connects only to loopback in tests: any other
+    address fails the test before a packet leaves.
+    """
+    import ipaddress
+    import socket
+
+    from notifications import egress
+
+    table: dict[str, list[str]] = {
+        "localhost": ["127.0.0.1"],
+        # A public address; no test posts to it (the connection guard below would fail it).
+        "hooks.example.com": ["93.184.215.14"],
+    }
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        try:
+            addresses = [str(ipaddress.ip_address(host))]
+        except ValueError:
+            addresses = table.get(host.lower().rstrip("."), [])
+        if not addresses:
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} is not in the test resolver")
+        return [
+            (
+                socket.AF_INET6 if ":" in address else socket.AF_INET,
+                socket.SOCK_STREAM,
+                socket.IPPROTO_TCP,
+                "",
+                (address, port),
+            )
+            for address in addresses
+        ]
+
+    real_create_connection = egress.create_connection
+
+    def create_connection(address, *args, **kwargs):
+        if not ipaddress.ip_address(address[0]).is_loopback:
+            pytest.fail(f"A webhook tried to connect to {address[0]}, outside this machine.")
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(egress, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(egress, "create_connection", create_connection)
+    return table
+
+
 # Personas -----------------------------------------------------------------
 
 

@@ -356,7 +356,9 @@ def announced(squad, monkeypatch):
     """Ids of the squad's webhook events queued for posting (the task itself does not run)."""
     Squad.objects.filter(pk=squad.pk).update(webhook_url="https://hooks.example.com/payments")
     queued: list[int] = []
-    monkeypatch.setattr(tasks.deliver_webhook, "delay", queued.append)
+    monkeypatch.setattr(
+        tasks.deliver_webhook, "apply_async", lambda args, **options: queued.append(args[0])
+    )
     return queued
 
 

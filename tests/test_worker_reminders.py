@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from email import message_from_bytes
+from email.header import decode_header, make_header
 
 import pytest
 from django.utils import timezone
@@ -15,8 +16,9 @@ from notifications.webhooks import sign
 from planning import services
 from planning.models import Unknown
 from squads.models import Squad
-from tests.factories import UserFactory
+from tests.factories import MembershipFactory, UserFactory
 from tests.processes import start_worker, stop, unique_queue, wait_until
+from tests.test_delivery_failures import BROKEN_TITLE
 from tests.test_webhooks import Receiver
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -34,6 +36,8 @@ def worker(tmp_path):
         EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         EMAIL_FILE_PATH=str(outbox),
         SITE_URL="https://planner.example.com",
+        # The test's webhook receiver listens on 127.0.0.1.
+        WEBHOOK_ALLOW_PRIVATE="true",
     )
     try:
         yield {"queue": queue, "outbox": outbox, "log": log}
@@ -42,7 +46,12 @@ def worker(tmp_path):
 
 
 def sent_messages(outbox):
-    return [message_from_bytes(path.read_bytes()) for path in sorted(outbox.iterdir())]
+    # The file backend opens its file before building the message: one that failed leaves it empty.
+    return [
+        message_from_bytes(path.read_bytes())
+        for path in sorted(outbox.iterdir())
+        if path.stat().st_size
+    ]
 
 
 def test_beat_sweep_task_reminds_the_owner_by_email_through_the_worker(
@@ -171,3 +180,45 @@ def test_beat_sweep_posts_a_signed_escalation_through_the_worker(
         assert len(receiver.requests) == 1
     finally:
         receiver.close()
+
+
+def test_a_title_with_line_breaks_and_an_address_that_cannot_be_a_header_stop_no_one(
+    worker, squad, project, tech_lead, engineer, product
+):
+    """Worker mode: each reminder is its own task; the one that can never be sent is failed."""
+    broken_address = UserFactory(username="bea", email="bea@example.com")
+    MembershipFactory(squad=squad, user=broken_address, role="engineer")
+    # Saved behind the forms' back: an address no email header can carry.
+    type(broken_address).objects.filter(pk=broken_address.pk).update(
+        email="bea@example.com\r\nBcc: everyone@example.com"
+    )
+    milestone = services.create_milestone(tech_lead, project, title="Vault")
+    owners = [(engineer, BROKEN_TITLE), (product, "Which HSM?"), (broken_address, "Quota")]
+    for owner, title in owners:
+        services.add_unknown(owner, milestone, title=title, owner=owner)
+    Unknown.objects.update(last_activity_at=timezone.now() - timedelta(days=4))
+    Notification.objects.all().delete()
+
+    summary = app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
+    assert (summary["created"], summary["queued"]) == (3, 3)
+
+    wait_until(
+        lambda: not Notification.objects.filter(email=Notification.Email.PENDING).exists(),
+        60,
+        "the worker did not settle every reminder",
+        worker["log"],
+    )
+    messages = {m["To"]: m for m in sent_messages(worker["outbox"])}
+    assert set(messages) == {"eli@example.com", "pia@example.com"}
+    subject = str(make_header(decode_header(messages["eli@example.com"]["Subject"])))
+    assert subject.startswith(
+        "[Squad Planner] U-1 “line one line two line three four five six seven eight nine”"
+    )
+    failed = Notification.objects.get(recipient=broken_address)
+    assert failed.email == Notification.Email.FAILED
+    assert failed.email_error.startswith("Bad header:")
+
+    # The next tick queues nothing: what was sent is sent, what failed stays failed.
+    again = app.send_task("planning.sweep_reminders", queue=worker["queue"]).get(timeout=60)
+    assert (again["created"], again["queued"]) == (0, 0)
+    assert len(sent_messages(worker["outbox"])) == 2

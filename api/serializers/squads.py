@@ -78,7 +78,11 @@ class WebhookUrlField(serializers.URLField):
 
 
 class SquadSerializer(serializers.ModelSerializer):
-    webhook_url = WebhookUrlField(read_only=True)
+    # Not read_only: the schema would then call it required, and only tech leads get it.
+    # The serializer only ever writes answers.
+    webhook_url = WebhookUrlField(
+        required=False, help_text="Present for the squad's tech leads only."
+    )
 
     my_role = serializers.CharField(
         read_only=True,
@@ -90,6 +94,13 @@ class SquadSerializer(serializers.ModelSerializer):
         model = Squad
         fields = ["id", "name", "slug", "description", *SETTINGS, "my_role", "created_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # The webhook URL is a secret of the squad's tech leads (it posts to their chat).
+        if getattr(instance, "my_role", None) != Membership.Role.TECH_LEAD:
+            data.pop("webhook_url", None)
+        return data
 
 
 class SquadCreateSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedRequest
+from notifications.models import Notification, WebhookDelivery
 from planning import services
 from planning.calendar import breakout_ics, kickoff_ics
 from planning.forms import BreakoutSessionForm, ConcernForm, KickoffForm, StoryForm
@@ -344,8 +345,32 @@ def packet(
 
 @login_required
 def webhook_log(request: AuthenticatedRequest, squad_slug: str) -> HttpResponse:
-    """The squad's webhook: its signing secret and the last deliveries (tech leads)."""
+    """The squad's deliveries (tech leads): the webhook's secret and log, and what failed for good.
+
+    Failed emails are those about the squad's own pages (their link lies
+    under the squad's address), so a tech lead sees who was not reached, and
+    why, without seeing other squads' messages.
+    """
     squad = access.get_squad_for(request.user, squad_slug)
     access.require(request.user, Action.EDIT_SQUAD_SETTINGS, squad)
     deliveries = squad.webhook_deliveries.order_by("-created_at")[:50]
-    return render(request, "planning/webhook_log.html", {"squad": squad, "deliveries": deliveries})
+    failed_posts = squad.webhook_deliveries.filter(status=WebhookDelivery.Status.FAILED).order_by(
+        "-created_at"
+    )[:50]
+    failed_emails = (
+        Notification.objects.filter(
+            email=Notification.Email.FAILED, link__startswith=squad.get_absolute_url()
+        )
+        .select_related("recipient")
+        .order_by("-created_at")[:50]
+    )
+    return render(
+        request,
+        "planning/webhook_log.html",
+        {
+            "squad": squad,
+            "deliveries": deliveries,
+            "failed_posts": failed_posts,
+            "failed_emails": failed_emails,
+        },
+    )
