@@ -38,16 +38,28 @@ def milestone_facts(
     stories (as model instances; stories annotated with `subtask_count`)
     passes them in, and they are not read twice.
     """
+    # Each `only` keeps `milestone`: the related manager sets it on every row,
+    # and a deferred foreign key would cost a query per row, under the lock of a move.
     if artifacts is None:
-        artifacts = list(milestone.artifacts.only("kind", "status", "needed", "not_needed_reason"))
+        artifacts = list(
+            milestone.artifacts.only("milestone", "kind", "status", "needed", "not_needed_reason")
+        )
     if unknowns is None:
         unknowns = list(
             milestone.unknowns.only(
-                "number", "title", "priority", "status", "owner_id", "vendor_contacted_on"
+                "milestone",
+                "number",
+                "title",
+                "priority",
+                "status",
+                "owner_id",
+                "vendor_contacted_on",
             )
         )
     if reviews is None:
-        reviews = list(milestone.reviews.order_by("-round").only("round", "status", "outcome")[:1])
+        reviews = list(
+            milestone.reviews.order_by("-round").only("milestone", "round", "status", "outcome")[:1]
+        )
     latest = max(reviews, key=lambda r: r.round, default=None)
     meetings = (
         Milestone.objects.filter(pk=milestone.pk)
@@ -65,7 +77,7 @@ def milestone_facts(
     )
     if stories is None:
         stories = milestone.stories.annotate(subtask_count=Count("subtasks")).only(
-            "number", "title", "assignee_id"
+            "milestone", "number", "title", "assignee_id"
         )
     stories = tuple(
         StoryFacts(s.key, s.title, s.assignee_id is not None, s.subtask_count)
