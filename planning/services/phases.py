@@ -14,6 +14,7 @@ from planning import workflow
 from planning.exceptions import GuardRefused
 from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone
 from planning.services.activity import record
+from planning.services.locks import lock_milestone
 from planning.workflow import (
     ArtifactFacts,
     MilestoneFacts,
@@ -146,11 +147,7 @@ def _lock(milestone: Milestone, actor: User) -> tuple[Milestone, MilestoneFacts]
 
     Who may move is asked again of the locked row: the tech lead may have changed.
     """
-    locked = (
-        Milestone.objects.select_for_update(of=("self",))
-        .select_related("project__squad")
-        .get(pk=milestone.pk)
-    )
+    locked = lock_milestone(milestone.pk)
     require(actor, Action.MOVE_PHASE, locked)
     return locked, milestone_facts(locked)
 
