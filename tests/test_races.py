@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 SYSTEM = ArtifactKind.SYSTEM_ARCHITECTURE
 APPLICATION = ArtifactKind.APPLICATION_ARCHITECTURE
+FLOW_CHART = ArtifactKind.FLOW_CHART
 
 
 @pytest.fixture
@@ -158,6 +159,82 @@ def test_two_simultaneous_creations_in_one_project_get_consecutive_numbers(
             broken.append(f"numbers {[o.number for o in outcomes]} after {before}")
         if Activity.objects.filter(verb="created").count() != before + 2:
             broken.append("not one timeline entry each")
+        return broken
+
+    assert broken_rounds(one_round) == []
+
+
+# A phase move against a change its guard reads ---------------------------------------
+
+
+def test_an_artifact_moved_back_to_draft_as_the_milestone_moves_on_follows_the_move(
+    race, project, tech_lead
+):
+    def one_round(n: int) -> list[str]:
+        milestone = with_ready(project, Phase.ARCHITECTURE, SYSTEM, APPLICATION)
+        moving, marking = loaded(milestone), artifact_of(milestone, SYSTEM)
+
+        outcomes = race(
+            lambda: services.advance_phase(as_loaded(tech_lead), moving, to=Phase.PROTOCOLS),
+            lambda: services.mark_artifact(as_loaded(tech_lead), marking, ArtifactStatus.DRAFT),
+        )
+
+        broken = []
+        if kinds(outcomes) not in {("Milestone", "Artifact"), ("GuardRefused", "Artifact")}:
+            broken.append(f"outcomes {outcomes}")
+        if timeline(milestone) not in (["phase_advanced", "artifact_draft"], ["artifact_draft"]):
+            broken.append(f"moved on with a draft: {timeline(milestone)}")
+        return broken
+
+    assert broken_rounds(one_round) == []
+
+
+def test_a_diagram_found_needed_as_the_milestone_moves_on_follows_the_move(
+    race, project, tech_lead
+):
+    def one_round(n: int) -> list[str]:
+        milestone = with_ready(project, Phase.DESIGN_SPEC, ArtifactKind.DESIGN_SPEC)
+        Artifact.objects.filter(milestone=milestone, kind=FLOW_CHART).update(
+            needed=False, not_needed_reason="No branching in this milestone."
+        )
+        moving, deciding = loaded(milestone), artifact_of(milestone, FLOW_CHART)
+
+        outcomes = race(
+            lambda: services.advance_phase(as_loaded(tech_lead), moving, to=Phase.UNKNOWNS),
+            lambda: services.decide_artifact_need(as_loaded(tech_lead), deciding, needed=True),
+        )
+
+        broken = []
+        if kinds(outcomes) not in {("Milestone", "Artifact"), ("GuardRefused", "Artifact")}:
+            broken.append(f"outcomes {outcomes}")
+        if timeline(milestone) not in (
+            ["phase_advanced", "artifact_need_decided"],
+            ["artifact_need_decided"],
+        ):
+            broken.append(f"moved on with a needed diagram missing: {timeline(milestone)}")
+        return broken
+
+    assert broken_rounds(one_round) == []
+
+
+def test_editing_a_milestone_as_it_moves_on_keeps_the_move_and_the_edit(race, project, tech_lead):
+    def one_round(n: int) -> list[str]:
+        milestone = with_ready(project, Phase.ARCHITECTURE, SYSTEM, APPLICATION)
+        moving, editing = loaded(milestone), loaded(milestone)
+
+        outcomes = race(
+            lambda: services.advance_phase(as_loaded(tech_lead), moving, to=Phase.PROTOCOLS),
+            lambda: services.update_milestone(as_loaded(tech_lead), editing, title="Renamed"),
+        )
+
+        milestone.refresh_from_db()
+        broken = []
+        if kinds(outcomes) != ("Milestone", "Milestone"):
+            broken.append(f"outcomes {outcomes}")
+        if milestone.phase != Phase.PROTOCOLS:
+            broken.append(f"the move was undone: {milestone.phase}")
+        if milestone.title != "Renamed":
+            broken.append("the new title was lost")
         return broken
 
     assert broken_rounds(one_round) == []
