@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -21,6 +22,7 @@ from planning.services.activity import record
 from planning.services.locks import lock_milestone, lock_review
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
 from squads.access import Action, forget_roles, is_guest, require, role_in
+from squads.models import Membership
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -231,6 +233,40 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
     return review
 
 
+def recount_verdicts(reviews: QuerySet[DesignReview], reviewer_ids: Iterable[int]) -> None:
+    """Bring `counted` up to date for these reviewers on the open reviews among `reviews`.
+
+    A verdict on an open review counts while its reviewer is in the squad or is
+    the project's principal engineer; a closed review keeps its verdicts as they
+    counted when it closed. Called when someone leaves or joins a squad, or a
+    project gets a new principal engineer. Each open review is locked first, as
+    the close and `set_verdict` lock it, so a verdict is never counted by a
+    close or given in between.
+    """
+    reviewer_ids = set(reviewer_ids) - {None}
+    if not reviewer_ids:
+        return
+    open_reviews = (
+        reviews.filter(status=DesignReview.Status.OPEN)
+        .select_for_update(no_key=True, of=("self",))
+        .order_by("pk")
+        .values_list(
+            "pk", "milestone__project__squad_id", "milestone__project__principal_engineer_id"
+        )
+    )
+    for review_id, squad_id, principal_id in open_reviews:
+        members = set(
+            Membership.objects.filter(squad_id=squad_id, user_id__in=reviewer_ids).values_list(
+                "user_id", flat=True
+            )
+        )
+        for reviewer_id in reviewer_ids:
+            counted = reviewer_id in members or reviewer_id == principal_id
+            Verdict.objects.filter(review_id=review_id, reviewer_id=reviewer_id).exclude(
+                counted=counted
+            ).update(counted=counted)
+
+
 def _open_for_comments(review: DesignReview) -> None:
     """Refuse unless the review is still open for comments, and keep it so until commit.
 
@@ -302,7 +338,10 @@ def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "")
     # Under the review lock the close takes before it counts, so a verdict is
     # either counted by the close or refused because the review closed.
     review = lock_review(review)
-    forget_roles(actor)  # who counts is read now, under the lock
+    # Who counts is read now, under the lock: a removal from the squad or a new
+    # principal engineer recounts the open reviews under the same lock.
+    forget_roles(actor)
+    review.milestone.project.refresh_from_db(fields=["principal_engineer"])
     require(actor, Action.REVIEW, review)
     if review.status != DesignReview.Status.OPEN:
         raise ValidationError("Verdicts are given while the review is open.")
