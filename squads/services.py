@@ -94,12 +94,14 @@ def add_member(actor: User, squad: Squad, user: User, role: str) -> Membership:
     if not created:
         raise ValidationError({"user": f"{user.username} is already in this squad."})
     forget_roles(actor, user)
+    _recount_verdicts(squad, user)
     return membership
 
 
 def _locked_memberships(squad: Squad) -> list[Membership]:
     # Locking every membership row of the squad serialises concurrent role
-    # changes, so two tech leads cannot demote each other at the same time.
+    # changes, so two tech leads cannot demote each other at the same time,
+    # and a removal with whatever locked the member's row to rely on it.
     return list(Membership.objects.select_for_update().filter(squad=squad).order_by("pk"))
 
 
@@ -146,3 +148,12 @@ def remove_member(actor: User, squad: Squad, user: User) -> None:
         )
     membership.delete()
     forget_roles(actor, user)
+    _recount_verdicts(squad, user)
+
+
+def _recount_verdicts(squad: Squad, user: User) -> None:
+    """The user's verdicts on the squad's open reviews count while they are in it."""
+    from planning.models import DesignReview
+    from planning.services.reviews import recount_verdicts
+
+    recount_verdicts(DesignReview.objects.filter(milestone__project__squad=squad), [user.pk])

@@ -12,6 +12,7 @@ from django.utils import timezone
 from planning.exceptions import EditConflict
 from planning.models import Artifact, ArtifactRevision
 from planning.services.activity import record
+from planning.services.locks import lock_milestone
 from planning.workflow import ArtifactKind, ArtifactStatus
 from squads.access import Action, can, require
 
@@ -166,11 +167,23 @@ def _fresh(artifact: Artifact) -> Artifact:
     return fresh
 
 
+def _lock(artifact: Artifact) -> Artifact:
+    """The artifact row, locked after its milestone's and read afresh, with that milestone.
+
+    Status and need are what the phase guards read, so they change under the
+    milestone lock that a phase move holds while it reads them.
+    """
+    milestone = lock_milestone(artifact.milestone_id)
+    locked = Artifact.objects.select_for_update(no_key=True).get(pk=artifact.pk)
+    locked.milestone = milestone
+    return locked
+
+
 @transaction.atomic
 def mark_artifact(actor: User, artifact: Artifact, status: str) -> Artifact:
     """Mark an artifact ready, or move it back to draft (the milestone's tech lead)."""
+    artifact = _lock(artifact)
     require(actor, Action.MARK_ARTIFACT, artifact)
-    artifact = Artifact.objects.select_for_update().get(pk=artifact.pk)
     title = artifact.get_kind_display()
     if status == ArtifactStatus.READY:
         if not artifact.body.strip():
@@ -200,13 +213,13 @@ def decide_artifact_need(
     actor: User, artifact: Artifact, *, needed: bool, reason: str = ""
 ) -> Artifact:
     """Decide whether an on-need diagram is needed; not needed takes a reason."""
+    artifact = _lock(artifact)
     require(actor, Action.MARK_ARTIFACT, artifact)
     if not artifact.is_on_need:
         raise ValidationError(f"The {artifact.get_kind_display().lower()} is always required.")
     reason = reason.strip()
     if not needed and not reason:
         raise ValidationError({"not_needed_reason": "Say why it is not needed."})
-    artifact = Artifact.objects.select_for_update().get(pk=artifact.pk)
     artifact.needed = needed
     artifact.not_needed_reason = "" if needed else reason
     if not needed and artifact.status == ArtifactStatus.READY:

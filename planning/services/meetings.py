@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Case, F, Max, Q, Value, When
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -23,6 +23,8 @@ from planning.models import (
     Subtask,
 )
 from planning.services.activity import record
+from planning.services.locks import lock_milestone
+from planning.workflow import Phase
 from squads.access import Action, require, role_in
 from squads.models import Membership, Squad
 
@@ -46,6 +48,29 @@ def _check_member(milestone: Milestone, user: User | None, field: str) -> None:
         )
 
 
+def _lock_story(story: Story) -> Story:
+    """The story row, locked after its milestone's and read afresh, with that milestone."""
+    milestone = lock_milestone(story.milestone_id)
+    locked = (
+        Story.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("assignee")
+        .get(pk=story.pk)
+    )
+    locked.milestone = milestone
+    return locked
+
+
+def _refuse_when_done(milestone: Milestone) -> None:
+    """Refuse to give a story an assignee once the milestone is done.
+
+    The move to done checked every claimed story for a sub-task; a claim after it would not be.
+    """
+    if milestone.phase == Phase.DONE:
+        raise ValidationError(
+            f"M{milestone.number} is done: its stories are no longer claimed or handed out."
+        )
+
+
 def _announce(
     milestone: Milestone, actor: User, text: str, link: str, ics: bytes, people: Iterable[User]
 ) -> None:
@@ -64,6 +89,7 @@ def schedule_kickoff(
     location: str = "",
     notes: str = "",
 ) -> KickoffMeeting:
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.RUN_MEETINGS, milestone)
     kickoff, _ = KickoffMeeting.objects.select_for_update().get_or_create(milestone=milestone)
     moved = scheduled_for is not None and scheduled_for != kickoff.scheduled_for
@@ -93,6 +119,7 @@ def schedule_kickoff(
 
 @transaction.atomic
 def hold_kickoff(actor: User, milestone: Milestone) -> KickoffMeeting:
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.RUN_MEETINGS, milestone)
     kickoff, _ = KickoffMeeting.objects.select_for_update().get_or_create(milestone=milestone)
     if kickoff.held_at is None:
@@ -106,6 +133,8 @@ def hold_kickoff(actor: User, milestone: Milestone) -> KickoffMeeting:
 
 @transaction.atomic
 def raise_concern(actor: User, milestone: Milestone, *, kind: str, text: str) -> Concern:
+    # Open concerns hold the move to task breakout, which reads them under this lock.
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.TAKE_PART, milestone)
     text = text.strip()
     if not text:
@@ -124,11 +153,17 @@ def raise_concern(actor: User, milestone: Milestone, *, kind: str, text: str) ->
 
 @transaction.atomic
 def answer_concern(actor: User, concern: Concern, answer: str) -> Concern:
-    milestone = concern.milestone
+    milestone = lock_milestone(concern.milestone_id)
     require(actor, Action.RUN_MEETINGS, milestone)
     answer = answer.strip()
     if not answer:
         raise ValidationError({"answer": "Write the answer."})
+    concern = (
+        Concern.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("raised_by")
+        .get(pk=concern.pk)
+    )
+    concern.milestone = milestone
     concern.answer = answer
     concern.answered_by = actor
     concern.answered_at = timezone.now()
@@ -151,9 +186,10 @@ def answer_concern(actor: User, concern: Concern, answer: str) -> Concern:
 def add_story(
     actor: User, milestone: Milestone, *, title: str, description: str = "", ticket_url: str = ""
 ) -> Story:
+    # The milestone lock numbers stories S-1, S-2, … without gaps or clashes.
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.TAKE_PART, milestone)
     title = _check_title(title)
-    Milestone.objects.select_for_update().filter(pk=milestone.pk).get()
     last = milestone.stories.aggregate(last=Max("number"))["last"] or 0
     story = Story.objects.create(
         milestone=milestone,
@@ -170,28 +206,51 @@ def add_story(
 
 @transaction.atomic
 def update_story(actor: User, story: Story, **changes: Any) -> Story:
-    require(actor, Action.TAKE_PART, story.milestone)
     allowed = {"title", "description", "ticket_url", "status", "assignee"}
     if set(changes) - allowed:
         raise ValueError(f"Not story fields: {', '.join(sorted(set(changes) - allowed))}")
+    # Only the fields changed are written, to the locked row: a copy loaded
+    # before a claim would otherwise write the old assignee back.
+    story = _lock_story(story)
+    require(actor, Action.TAKE_PART, story.milestone)
     if "assignee" in changes:
         _check_member(story.milestone, changes["assignee"], "assignee")
+        if changes["assignee"] is not None and changes["assignee"].pk != story.assignee_id:
+            _refuse_when_done(story.milestone)
     for field, value in changes.items():
         setattr(story, field, value)
     story.full_clean(exclude=["milestone", "number"])
-    story.save()
+    story.save(update_fields=[*changes])
     return story
 
 
 @transaction.atomic
 def claim_story(actor: User, story: Story) -> Story:
-    require(actor, Action.TAKE_PART, story.milestone)
-    story.assignee = actor
-    if story.status == Story.Status.TODO:
-        story.status = Story.Status.IN_PROGRESS
-    story.save(update_fields=["assignee", "status"])
+    """Take an unclaimed story; one claimed by a teammate stays theirs until handed over."""
+    milestone = lock_milestone(story.milestone_id)
+    require(actor, Action.TAKE_PART, milestone)
+    _refuse_when_done(milestone)
+    # Conditional on the stored assignee, so a claim never silently takes a teammate's story.
+    claimed = (
+        Story.objects.filter(pk=story.pk)
+        .filter(Q(assignee__isnull=True) | Q(assignee=actor))
+        .update(
+            assignee=actor,
+            status=Case(
+                When(status=Story.Status.TODO, then=Value(Story.Status.IN_PROGRESS)),
+                default=F("status"),
+            ),
+        )
+    )
+    story = Story.objects.select_related("assignee").get(pk=story.pk)
+    story.milestone = milestone
+    if not claimed:
+        holder = story.assignee.display_name if story.assignee else "Someone"
+        raise ValidationError(
+            f"{holder} has already claimed {story.key}; ask them to hand it over."
+        )
     record(
-        story.milestone,
+        milestone,
         actor,
         "story_claimed",
         f"{actor.display_name} claimed {story.key} “{story.title}”.",
@@ -201,7 +260,8 @@ def claim_story(actor: User, story: Story) -> Story:
 
 @transaction.atomic
 def add_subtask(actor: User, story: Story, *, title: str, assignee: User | None = None) -> Subtask:
-    milestone = story.milestone
+    # Sub-task counts are what the move to done reads, under the milestone lock.
+    milestone = lock_milestone(story.milestone_id)
     require(actor, Action.TAKE_PART, milestone)
     title = _check_title(title)
     _check_member(milestone, assignee, "assignee")
@@ -223,17 +283,25 @@ def _subtask_assigned(actor: User, subtask: Subtask) -> None:
 
 @transaction.atomic
 def update_subtask(actor: User, subtask: Subtask, **changes: Any) -> Subtask:
-    require(actor, Action.TAKE_PART, subtask.story.milestone)
     allowed = {"title", "assignee", "done"}
     if set(changes) - allowed:
         raise ValueError(f"Not sub-task fields: {', '.join(sorted(set(changes) - allowed))}")
+    milestone = lock_milestone(subtask.story.milestone_id)
+    require(actor, Action.TAKE_PART, milestone)
     if "assignee" in changes:
-        _check_member(subtask.story.milestone, changes["assignee"], "assignee")
+        _check_member(milestone, changes["assignee"], "assignee")
+    # Only the fields changed are written, to the locked row.
+    subtask = (
+        Subtask.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("story", "assignee")
+        .get(pk=subtask.pk)
+    )
+    subtask.story.milestone = milestone
     reassigned = "assignee" in changes and changes["assignee"] != subtask.assignee
     for field, value in changes.items():
         setattr(subtask, field, value)
     subtask.title = _check_title(subtask.title)
-    subtask.save()
+    subtask.save(update_fields=[*changes])
     if reassigned:
         _subtask_assigned(actor, subtask)
     return subtask
@@ -259,6 +327,7 @@ def schedule_breakout(
     location: str = "",
     attendees: Iterable[User] | None = None,
 ) -> BreakoutSession:
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.RUN_MEETINGS, milestone)
     squad = milestone.project.squad
     if squad.breakout_mode != Squad.BreakoutMode.MEETING:
@@ -291,6 +360,7 @@ def schedule_breakout(
 
 @transaction.atomic
 def hold_breakout(actor: User, milestone: Milestone) -> BreakoutSession:
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.RUN_MEETINGS, milestone)
     session = BreakoutSession.objects.select_for_update().filter(milestone=milestone).first()
     if session is None:

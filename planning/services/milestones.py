@@ -11,6 +11,7 @@ from django.db.models import Max
 
 from planning.models import Artifact, Milestone, Project
 from planning.services.activity import record
+from planning.services.locks import lock_milestone
 from planning.workflow import ARTIFACT_KINDS
 from squads.access import Action, require, role_in
 
@@ -64,11 +65,14 @@ def create_milestone(
 
 @transaction.atomic
 def update_milestone(actor: User, milestone: Milestone, **changes: Any) -> Milestone:
-    require(actor, Action.EDIT_MILESTONE, milestone)
     if set(changes) - EDITABLE_FIELDS:
         raise ValueError(
             f"Not milestone fields: {', '.join(sorted(set(changes) - EDITABLE_FIELDS))}"
         )
+    # Only the fields changed are written, to the locked row: a copy loaded
+    # before a phase move would otherwise write the old phase back.
+    milestone = lock_milestone(milestone.pk)
+    require(actor, Action.EDIT_MILESTONE, milestone)
     new_lead = changes.get("tech_lead")
     if new_lead is not None and new_lead.pk != milestone.tech_lead_id:
         _check_tech_lead(milestone.project, new_lead)
@@ -81,5 +85,5 @@ def update_milestone(actor: User, milestone: Milestone, **changes: Any) -> Miles
         )
     for field, value in changes.items():
         setattr(milestone, field, value)
-    milestone.save()
+    milestone.save(update_fields=[*changes, "updated_at"])
     return milestone

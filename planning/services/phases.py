@@ -24,6 +24,7 @@ from planning.models import (
     Unknown,
 )
 from planning.services.activity import record
+from planning.services.locks import lock_milestone
 from planning.workflow import (
     ArtifactFacts,
     MilestoneFacts,
@@ -68,16 +69,28 @@ def milestone_facts(
     stories (as model instances; stories annotated with `subtask_count`)
     passes them in, and they are not read twice.
     """
+    # Each `only` keeps `milestone`: the related manager sets it on every row,
+    # and a deferred foreign key would cost a query per row, under the lock of a move.
     if artifacts is None:
-        artifacts = list(milestone.artifacts.only("kind", "status", "needed", "not_needed_reason"))
+        artifacts = list(
+            milestone.artifacts.only("milestone", "kind", "status", "needed", "not_needed_reason")
+        )
     if unknowns is None:
         unknowns = list(
             milestone.unknowns.only(
-                "number", "title", "priority", "status", "owner_id", "vendor_contacted_on"
+                "milestone",
+                "number",
+                "title",
+                "priority",
+                "status",
+                "owner_id",
+                "vendor_contacted_on",
             )
         )
     if reviews is None:
-        reviews = list(milestone.reviews.order_by("-round").only("round", "status", "outcome")[:1])
+        reviews = list(
+            milestone.reviews.order_by("-round").only("milestone", "round", "status", "outcome")[:1]
+        )
     latest = max(reviews, key=lambda r: r.round, default=None)
     meetings = (
         Milestone.objects.filter(pk=milestone.pk)
@@ -95,7 +108,7 @@ def milestone_facts(
     )
     counted: Iterable[WithAnnotations[Story, SubtaskCount]] = (
         milestone.stories.annotate(subtask_count=Count("subtasks")).only(
-            "number", "title", "assignee_id"
+            "milestone", "number", "title", "assignee_id"
         )
         if stories is None
         else stories
@@ -167,11 +180,7 @@ def _lock(milestone: Milestone, actor: User) -> tuple[Milestone, MilestoneFacts]
 
     Who may move is asked again of the locked row: the tech lead may have changed.
     """
-    locked = (
-        Milestone.objects.select_for_update(of=("self",))
-        .select_related("project__squad")
-        .get(pk=milestone.pk)
-    )
+    locked = lock_milestone(milestone.pk)
     require(actor, Action.MOVE_PHASE, locked)
     return locked, milestone_facts(locked)
 

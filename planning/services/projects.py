@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from planning.models import Project
-from squads.access import Action, require, role_in
-from squads.models import Squad
+from planning.models import DesignReview, Project
+from planning.services.reviews import recount_verdicts
+from squads.access import Action, require
+from squads.models import Membership, Squad
 from squads.services import unique_slug
 
 if TYPE_CHECKING:
@@ -19,7 +20,10 @@ SLUG_TAKEN = "Another project of this squad uses this address."
 
 
 def _check_tech_lead_is_member(squad: Squad, tech_lead: User) -> None:
-    if role_in(tech_lead, squad) is None:
+    # The membership row stays locked until commit: removing the member, which
+    # refuses while they lead a project, waits for this change and then sees it.
+    member = Membership.objects.select_for_update(no_key=True).filter(squad=squad, user=tech_lead)
+    if not member.values_list("pk", flat=True):
         raise ValidationError({"tech_lead": f"{tech_lead.username} is not in {squad.name}."})
 
 
@@ -59,15 +63,31 @@ def update_project(actor: User, project: Project, **changes: Any) -> Project:
         raise ValueError(f"Not project fields: {', '.join(sorted(set(changes) - allowed))}")
     if "tech_lead" in changes:
         _check_tech_lead_is_member(project.squad, changes["tech_lead"])
+    # Only the fields changed are written, to the locked row; the principal
+    # engineer it replaces is the one stored, not the one the caller saw.
+    project = (
+        Project.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("squad")
+        .get(pk=project.pk)
+    )
+    require(actor, Action.EDIT_PROJECT, project)
+    former_principal = project.principal_engineer_id
     for field, value in changes.items():
         setattr(project, field, value)
     if not project.slug:
         project.slug = unique_slug(
             Project, project.name, squad=project.squad, exclude_pk=project.pk
         )
+        changes["slug"] = project.slug
     try:
         with transaction.atomic():
-            project.save()
+            project.save(update_fields=[*changes])
     except IntegrityError:
         raise ValidationError({"slug": SLUG_TAKEN}) from None
+    if project.principal_engineer_id != former_principal:
+        # Verdicts of the open reviews count for the principal engineer the project has now.
+        recount_verdicts(
+            DesignReview.objects.filter(milestone__project=project),
+            [pk for pk in (former_principal, project.principal_engineer_id) if pk is not None],
+        )
     return project

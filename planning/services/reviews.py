@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -19,8 +19,10 @@ from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.services.activity import record
+from planning.services.locks import lock_milestone, lock_review
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
-from squads.access import Action, is_guest, require, role_in
+from squads.access import Action, forget_roles, is_guest, require, role_in
+from squads.models import Membership
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -65,8 +67,9 @@ def schedule_review(
     location: str = "",
 ) -> DesignReview:
     """A new review round; everyone in the squad gets an invitation with the .ics."""
+    # The milestone lock numbers the rounds and keeps one round open at a time.
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.RUN_MEETINGS, milestone)
-    Milestone.objects.select_for_update().filter(pk=milestone.pk).get()
     if milestone.reviews.exclude(status=DesignReview.Status.CLOSED).exists():
         raise ValidationError("Close the current review round before scheduling another.")
     last = milestone.reviews.aggregate(last=Max("round"))["last"] or 0
@@ -91,16 +94,19 @@ def schedule_review(
 
 @transaction.atomic
 def update_review(actor: User, review: DesignReview, **changes: Any) -> DesignReview:
-    require(actor, Action.RUN_MEETINGS, review.milestone)
-    if review.status == DesignReview.Status.CLOSED:
-        raise ValidationError("A closed review cannot change.")
     allowed = {"scheduled_for", "duration_minutes", "location"}
     if set(changes) - allowed:
         raise ValueError(f"Not review fields: {', '.join(sorted(set(changes) - allowed))}")
+    # Only the fields changed are written, to the locked row: a copy loaded
+    # before a close would otherwise write "open" back.
+    review = lock_review(review)
+    require(actor, Action.RUN_MEETINGS, review.milestone)
+    if review.status == DesignReview.Status.CLOSED:
+        raise ValidationError("A closed review cannot change.")
     moved = "scheduled_for" in changes and changes["scheduled_for"] != review.scheduled_for
     for field, value in changes.items():
         setattr(review, field, value)
-    review.save()
+    review.save(update_fields=[*changes])
     if moved:
         _invite(review, _everyone(review), actor)
     return review
@@ -109,6 +115,7 @@ def update_review(actor: User, review: DesignReview, **changes: Any) -> DesignRe
 @transaction.atomic
 def invite_guest(actor: User, review: DesignReview, guest: User) -> DesignReview:
     """Invite someone from outside the squad: they reach this milestone and this review only."""
+    review = lock_review(review)
     require(actor, Action.RUN_MEETINGS, review.milestone)
     milestone = review.milestone
     if review.status == DesignReview.Status.CLOSED:
@@ -135,8 +142,9 @@ def invite_guest(actor: User, review: DesignReview, guest: User) -> DesignReview
 @transaction.atomic
 def open_review(actor: User, review: DesignReview) -> DesignReview:
     """Open the review: the current revision of every artifact is what is reviewed."""
+    # Under the milestone lock, so the phase it checks is the phase it opens in.
+    review = lock_review(review)
     require(actor, Action.RUN_MEETINGS, review.milestone)
-    review = DesignReview.objects.select_for_update().get(pk=review.pk)
     if review.status != DesignReview.Status.SCHEDULED:
         raise ValidationError(f"The review is already {review.get_status_display().lower()}.")
     milestone = review.milestone
@@ -178,12 +186,9 @@ def approval_facts(review: DesignReview, verdicts: list[Verdict] | None = None) 
 
 @transaction.atomic
 def close_review(actor: User, review: DesignReview, outcome: str) -> DesignReview:
+    # The verdicts the approval rule counts change only under this review's lock (set_verdict).
+    review = lock_review(review)
     require(actor, Action.RUN_MEETINGS, review.milestone)
-    review = (
-        DesignReview.objects.select_for_update(of=("self",))
-        .select_related("milestone__project__squad")
-        .get(pk=review.pk)
-    )
     if review.status != DesignReview.Status.OPEN:
         raise ValidationError("Only an open review can be closed.")
     if outcome not in DesignReview.Outcome.values:
@@ -228,14 +233,52 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
     return review
 
 
-def _current_status(review: DesignReview) -> str:
-    """The status as stored now: the caller's copy may predate an open or a close."""
-    review.status = DesignReview.objects.filter(pk=review.pk).values_list("status", flat=True).get()
-    return review.status
+def recount_verdicts(reviews: QuerySet[DesignReview], reviewer_ids: Iterable[int]) -> None:
+    """Bring `counted` up to date for these reviewers on the open reviews among `reviews`.
+
+    A verdict on an open review counts while its reviewer is in the squad or is
+    the project's principal engineer; a closed review keeps its verdicts as they
+    counted when it closed. Called when someone leaves or joins a squad, or a
+    project gets a new principal engineer. Each open review is locked first, as
+    the close and `set_verdict` lock it, so a verdict is never counted by a
+    close or given in between.
+    """
+    reviewer_ids = set(reviewer_ids) - {None}
+    if not reviewer_ids:
+        return
+    open_reviews = (
+        reviews.filter(status=DesignReview.Status.OPEN)
+        .select_for_update(no_key=True, of=("self",))
+        .order_by("pk")
+        .values_list(
+            "pk", "milestone__project__squad_id", "milestone__project__principal_engineer_id"
+        )
+    )
+    for review_id, squad_id, principal_id in open_reviews:
+        members = set(
+            Membership.objects.filter(squad_id=squad_id, user_id__in=reviewer_ids).values_list(
+                "user_id", flat=True
+            )
+        )
+        for reviewer_id in reviewer_ids:
+            counted = reviewer_id in members or reviewer_id == principal_id
+            Verdict.objects.filter(review_id=review_id, reviewer_id=reviewer_id).exclude(
+                counted=counted
+            ).update(counted=counted)
 
 
 def _open_for_comments(review: DesignReview) -> None:
-    if _current_status(review) == DesignReview.Status.CLOSED:
+    """Refuse unless the review is still open for comments, and keep it so until commit.
+
+    The review row is locked (the close locks it too); the caller's copy may predate a close.
+    """
+    status = (
+        DesignReview.objects.select_for_update(no_key=True)
+        .values_list("status", flat=True)
+        .get(pk=review.pk)
+    )
+    review.status = status
+    if status == DesignReview.Status.CLOSED:
         raise ValidationError("The review is closed.")
 
 
@@ -292,8 +335,15 @@ def set_comment_resolved(actor: User, comment: Comment, resolved: bool) -> Comme
 @transaction.atomic
 def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "") -> Verdict:
     """Give or change one's verdict while the review is open. Guests' verdicts are not counted."""
+    # Under the review lock the close takes before it counts, so a verdict is
+    # either counted by the close or refused because the review closed.
+    review = lock_review(review)
+    # Who counts is read now, under the lock: a removal from the squad or a new
+    # principal engineer recounts the open reviews under the same lock.
+    forget_roles(actor)
+    review.milestone.project.refresh_from_db(fields=["principal_engineer"])
     require(actor, Action.REVIEW, review)
-    if _current_status(review) != DesignReview.Status.OPEN:
+    if review.status != DesignReview.Status.OPEN:
         raise ValidationError("Verdicts are given while the review is open.")
     if verdict not in Verdict.Choice.values:
         raise ValidationError({"verdict": "Choose approve, changes requested or comment."})

@@ -15,6 +15,7 @@ from notifications.services import notify
 from planning.exceptions import DeferralConflict
 from planning.models import DeferralRequest, Milestone, Unknown, UnknownComment
 from planning.services.activity import record
+from planning.services.locks import lock_milestone
 from squads.access import Action, require, role_in
 
 if TYPE_CHECKING:
@@ -24,6 +25,22 @@ EDITABLE = {
     "title", "detail", "priority", "owner", "status", "vendor",
     "vendor_contacted_on", "due_on", "ticket_url",
 }  # fmt: skip
+
+
+def _lock(unknown_id: int, milestone_id: int) -> Unknown:
+    """The unknown row, locked after its milestone's and read afresh, with that milestone.
+
+    The guards read the unknowns' owners, priorities and status under the
+    milestone lock, so every change of an unknown takes that lock first.
+    """
+    milestone = lock_milestone(milestone_id)
+    locked = (
+        Unknown.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("owner")
+        .get(pk=unknown_id)
+    )
+    locked.milestone = milestone
+    return locked
 
 
 def _check_owner(milestone: Milestone, owner: User | None) -> None:
@@ -66,10 +83,10 @@ def add_unknown(
     detail: str = "",
     ticket_url: str = "",
 ) -> Unknown:
+    # The milestone row lock numbers unknowns U-1, U-2, … without gaps or clashes.
+    milestone = lock_milestone(milestone.pk)
     require(actor, Action.EDIT_UNKNOWN, milestone)
     _check_owner(milestone, owner)
-    # The milestone row lock numbers unknowns U-1, U-2, … without gaps or clashes.
-    Milestone.objects.select_for_update().filter(pk=milestone.pk).get()
     last = milestone.unknowns.aggregate(last=Max("number"))["last"] or 0
     unknown = Unknown(
         milestone=milestone,
@@ -99,11 +116,13 @@ def add_unknown(
 @transaction.atomic
 def update_unknown(actor: User, unknown: Unknown, **changes: Any) -> Unknown:
     """Change an unknown's fields. Resolving and deferring have their own operations."""
-    require(actor, Action.EDIT_UNKNOWN, unknown.milestone)
     if set(changes) - EDITABLE:
         raise ValueError(f"Not unknown fields: {', '.join(sorted(set(changes) - EDITABLE))}")
-    status = changes.get("status", unknown.status)
-    if "status" in changes and status in Unknown.SETTLED_STATUSES and status != unknown.status:
+    locked = _lock(unknown.pk, unknown.milestone_id)
+    require(actor, Action.EDIT_UNKNOWN, locked.milestone)
+    # Compared with the stored status: the caller's copy may predate a resolution or a deferral.
+    status = changes.get("status", locked.status)
+    if "status" in changes and status in Unknown.SETTLED_STATUSES and status != locked.status:
         action = (
             "resolve it with a resolution"
             if status == Unknown.Status.RESOLVED
@@ -111,11 +130,7 @@ def update_unknown(actor: User, unknown: Unknown, **changes: Any) -> Unknown:
         )
         raise ValidationError({"status": f"To make it {status}, {action}."})
     if "owner" in changes:
-        _check_owner(unknown.milestone, changes["owner"])
-    locked = (
-        Unknown.objects.select_for_update(of=("self",)).select_related("owner").get(pk=unknown.pk)
-    )
-    locked.milestone = unknown.milestone
+        _check_owner(locked.milestone, changes["owner"])
     before = {field: getattr(locked, field) for field in changes}
     for field, value in changes.items():
         setattr(locked, field, value)
@@ -135,7 +150,7 @@ def update_unknown(actor: User, unknown: Unknown, **changes: Any) -> Unknown:
     else:
         names = ", ".join(_label(f) for f in changed)
         summary = f"{actor.display_name} updated {locked.key}: {names}."
-    record(unknown.milestone, actor, "unknown_changed", summary, unknown=locked.pk, fields=changed)
+    record(locked.milestone, actor, "unknown_changed", summary, unknown=locked.pk, fields=changed)
     if "owner" in changed:
         _assigned(actor, locked)
     return locked
@@ -143,12 +158,11 @@ def update_unknown(actor: User, unknown: Unknown, **changes: Any) -> Unknown:
 
 @transaction.atomic
 def resolve_unknown(actor: User, unknown: Unknown, resolution: str) -> Unknown:
-    require(actor, Action.EDIT_UNKNOWN, unknown.milestone)
     resolution = resolution.strip()
+    locked = _lock(unknown.pk, unknown.milestone_id)
+    require(actor, Action.EDIT_UNKNOWN, locked.milestone)
     if not resolution:
         raise ValidationError({"resolution": "Say how it was resolved."})
-    locked = Unknown.objects.select_for_update().get(pk=unknown.pk)
-    locked.milestone = unknown.milestone
     locked.status = Unknown.Status.RESOLVED
     locked.resolution = resolution
     _touch(locked)
@@ -159,7 +173,7 @@ def resolve_unknown(actor: User, unknown: Unknown, resolution: str) -> Unknown:
         decided_at=timezone.now(),
     )
     record(
-        unknown.milestone,
+        locked.milestone,
         actor,
         "unknown_resolved",
         f"{actor.display_name} resolved {locked.key}: {resolution}"[:300],
@@ -184,6 +198,7 @@ def request_deferral(
     actor: User, unknown: Unknown, *, reason: str, defer_until: str
 ) -> DeferralRequest:
     """The milestone's tech lead asks to answer an unknown later; the principal engineer decides."""
+    unknown = _lock(unknown.pk, unknown.milestone_id)
     require(actor, Action.REQUEST_DEFERRAL, unknown.milestone)
     errors = {}
     if not reason.strip():
@@ -235,12 +250,19 @@ def decide_deferral(
     actor: User, deferral: DeferralRequest, *, decision: str, note: str = ""
 ) -> DeferralRequest:
     """Approve or reject a pending deferral: the project's principal engineer, not the requester."""
+    # Milestone, unknown, then deferral, the order every change of an unknown takes: the
+    # decision is made on the unknown as it is now (a resolution may have just withdrawn it).
+    unknown = _lock(
+        *DeferralRequest.objects.values_list("unknown_id", "unknown__milestone_id").get(
+            pk=deferral.pk
+        )
+    )
     deferral = (
-        DeferralRequest.objects.select_for_update(of=("self",))
-        .select_related("unknown__milestone__project__squad", "unknown__owner", "requested_by")
+        DeferralRequest.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("requested_by")
         .get(pk=deferral.pk)
     )
-    unknown = deferral.unknown
+    deferral.unknown = unknown
     require(actor, Action.DECIDE_DEFERRAL, deferral)
     if deferral.status != DeferralRequest.Status.PENDING:
         raise DeferralConflict(

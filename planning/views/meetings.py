@@ -235,9 +235,13 @@ def story_claim(
 ) -> HttpResponse:
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
-    story = services.claim_story(request.user, _story(milestone, story_number))
-    messages.success(request, f"{story.key} is yours.")
-    return _to_breakout(milestone, f"#story-{story.number}")
+    try:
+        story = services.claim_story(request.user, _story(milestone, story_number))
+    except ValidationError as error:  # a teammate claimed it first, or the milestone is done
+        _errors(request, error)
+    else:
+        messages.success(request, f"{story.key} is yours.")
+    return _to_breakout(milestone, f"#story-{story_number}")
 
 
 @login_required

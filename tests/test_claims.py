@@ -1,0 +1,101 @@
+"""Claiming stories: a claim never takes a teammate's story, and a done milestone takes none."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from planning import services
+from planning.models import Story
+from planning.workflow import Phase
+from tests.factories import MilestoneFactory, StoryFactory
+from tests.helpers import unchanged
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def milestone(project):
+    return MilestoneFactory.create(project=project, phase=Phase.TASK_BREAKOUT)
+
+
+@pytest.fixture
+def done(project):
+    return MilestoneFactory.create(project=project, phase=Phase.DONE)
+
+
+def test_a_story_a_teammate_claimed_is_not_taken_over(milestone, engineer, product):
+    story = StoryFactory.create(
+        milestone=milestone, assignee=engineer, status=Story.Status.IN_PROGRESS
+    )
+
+    with unchanged(story), pytest.raises(ValidationError) as refusal:
+        services.claim_story(product, story)
+
+    assert refusal.value.messages == [
+        f"{engineer.display_name} has already claimed S-1; ask them to hand it over."
+    ]
+    assert not milestone.activities.filter(verb="story_claimed").exists()
+
+
+def test_claiming_a_story_already_yours_keeps_it_yours(milestone, engineer):
+    story = StoryFactory.create(
+        milestone=milestone, assignee=engineer, status=Story.Status.IN_PROGRESS
+    )
+
+    claimed = services.claim_story(engineer, story)
+
+    assert (claimed.assignee, claimed.status) == (engineer, Story.Status.IN_PROGRESS)
+
+
+def test_a_claim_keeps_a_story_that_is_already_done_done(milestone, engineer):
+    story = StoryFactory.create(milestone=milestone, status=Story.Status.DONE)
+
+    claimed = services.claim_story(engineer, story)
+
+    assert (claimed.assignee, claimed.status) == (engineer, Story.Status.DONE)
+
+
+def test_no_story_is_claimed_once_the_milestone_is_done(done, engineer):
+    story = StoryFactory.create(milestone=done)
+
+    with unchanged(story), pytest.raises(ValidationError) as refusal:
+        services.claim_story(engineer, story)
+
+    assert refusal.value.messages == [
+        f"M{done.number} is done: its stories are no longer claimed or handed out."
+    ]
+
+
+def test_no_story_is_handed_to_someone_once_the_milestone_is_done(done, tech_lead, engineer):
+    story = StoryFactory.create(milestone=done)
+
+    with unchanged(story), pytest.raises(ValidationError):
+        services.update_story(tech_lead, story, assignee=engineer)
+
+
+def test_the_stories_of_a_done_milestone_still_change_otherwise(done, tech_lead, engineer):
+    story = StoryFactory.create(milestone=done, assignee=engineer)
+
+    services.update_story(tech_lead, story, title="Token vault", status=Story.Status.DONE)
+    services.update_story(tech_lead, story, assignee=None)
+
+    saved = Story.objects.get(pk=story.pk)
+    assert (saved.title, saved.status, saved.assignee) == ("Token vault", Story.Status.DONE, None)
+
+
+def test_the_claim_button_on_a_teammates_story_says_who_has_it(
+    client_for, milestone, engineer, product
+):
+    StoryFactory.create(milestone=milestone, assignee=engineer)
+    breakout = reverse("planning:breakout", kwargs=milestone.url_kwargs())
+    claim = reverse("planning:story-claim", kwargs={**milestone.url_kwargs(), "story_number": 1})
+
+    response = client_for(product).post(claim, follow=True)
+
+    assert response.redirect_chain == [(breakout + "#story-1", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        f"{engineer.display_name} has already claimed S-1; ask them to hand it over."
+    ]
+    assert Story.objects.get().assignee == engineer
