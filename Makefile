@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format check-deploy bench lock clean
+.PHONY: help install install-run run test lint format check-deploy bench lock clean
 
 help:
 	@echo "make run    set up and start Squad Planner on http://localhost:$(PORT) (SQLite, demo data)"
@@ -17,19 +17,33 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements-dev.lock | $(BIN)/python
+# Running needs requirements.lock and the front-end packages; tests, lint and
+# the benchmarks add the development tools (requirements-dev.lock, axe-core).
+$(VENV)/.installed-run: requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	@touch $@
 
-# Front-end packages (Mermaid), pinned in package-lock.json.
-node_modules/.installed: package-lock.json
+# Front-end packages (Mermaid, CodeMirror; axe-core for the tests), pinned in package-lock.json.
+# npm ci empties node_modules first, markers included, so each kind installs again when needed.
+node_modules/.installed-run: package-lock.json
 	npm ci --omit=dev --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+node_modules/.installed-dev: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
-run: install
+install-run: $(VENV)/.installed-run node_modules/.installed-run
+
+install: $(VENV)/.installed-dev node_modules/.installed-dev
+
+run: install-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	PORT=$(PORT) bash scripts/run-dev.sh
