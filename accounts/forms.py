@@ -1,9 +1,10 @@
 from django import forms
 
 from accounts.models import User
+from config.inputs import ModelForm
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "email", "reminder_delivery"]

@@ -1,13 +1,14 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from planning.models import Milestone, Project, Unknown
+from config.inputs import Form, IdField, ModelForm
+from planning.models import Milestone, Project, Unknown, Verdict
 from squads.forms import UserByUsernameField
 
 User = get_user_model()
 
 
-class ProjectForm(forms.ModelForm):
+class ProjectForm(ModelForm):
     principal_engineer = UserByUsernameField(
         label="Principal engineer (username)",
         required=False,
@@ -48,7 +49,7 @@ class ProjectForm(forms.ModelForm):
         super()._post_clean()
 
 
-class MilestoneForm(forms.ModelForm):
+class MilestoneForm(ModelForm):
     class Meta:
         model = Milestone
         fields = ["title", "goal", "due_on", "tech_lead"]
@@ -72,7 +73,7 @@ class MilestoneForm(forms.ModelForm):
         super()._post_clean()
 
 
-class ArtifactBodyForm(forms.Form):
+class ArtifactBodyForm(Form):
     body = forms.CharField(
         required=False,
         strip=False,
@@ -81,7 +82,7 @@ class ArtifactBodyForm(forms.Form):
     base_revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
 
-class ArtifactNeedForm(forms.Form):
+class ArtifactNeedForm(Form):
     needed = forms.TypedChoiceField(
         choices=[("yes", "Needed"), ("no", "Not needed")],
         coerce=lambda value: value == "yes",
@@ -102,7 +103,7 @@ class ArtifactNeedForm(forms.Form):
         return data
 
 
-class MoveBackForm(forms.Form):
+class MoveBackForm(Form):
     to = forms.ChoiceField(label="Back to")
     note = forms.CharField(
         label="Why",
@@ -137,7 +138,7 @@ def squad_members(squad):
     return User.objects.filter(memberships__squad=squad).order_by("full_name", "username")
 
 
-class UnknownAddForm(forms.ModelForm):
+class UnknownAddForm(ModelForm):
     class Meta:
         model = Unknown
         fields = ["title", "priority", "owner", "due_on", "vendor"]
@@ -154,7 +155,7 @@ class UnknownAddForm(forms.ModelForm):
         self.fields["owner"].empty_label = "No owner yet"
 
 
-class UnknownEditForm(forms.ModelForm):
+class UnknownEditForm(ModelForm):
     ticket_url = forms.URLField(
         label="Ticket link", required=False, max_length=500, assume_scheme="https"
     )
@@ -199,13 +200,13 @@ class UnknownEditForm(forms.ModelForm):
         ]
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(Form):
     resolution = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="What we found out, or decided."
     )
 
 
-class UnknownCommentForm(forms.Form):
+class UnknownCommentForm(Form):
     body = forms.CharField(
         label="Add to the discussion",
         widget=forms.Textarea(
@@ -214,7 +215,7 @@ class UnknownCommentForm(forms.Form):
     )
 
 
-class DeferralRequestForm(forms.Form):
+class DeferralRequestForm(Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Why this can be answered later."
     )
@@ -225,7 +226,7 @@ class DeferralRequestForm(forms.Form):
     )
 
 
-class DeferralDecisionForm(forms.Form):
+class DeferralDecisionForm(Form):
     decision = forms.ChoiceField(
         choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
     )
@@ -264,7 +265,7 @@ def _reasonable_year(value):
     return value
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(Form):
     scheduled_for = forms.DateTimeField(
         label="When", widget=MeetingTimeInput(), validators=[_reasonable_year]
     )
@@ -272,7 +273,7 @@ class ReviewForm(forms.Form):
     location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
 
 
-class KickoffForm(forms.Form):
+class KickoffForm(Form):
     scheduled_for = forms.DateTimeField(
         label="When", widget=MeetingTimeInput(), required=False, validators=[_reasonable_year]
     )
@@ -283,7 +284,7 @@ class KickoffForm(forms.Form):
     )
 
 
-class BreakoutSessionForm(forms.Form):
+class BreakoutSessionForm(Form):
     scheduled_for = forms.DateTimeField(
         label="When", widget=MeetingTimeInput(), validators=[_reasonable_year]
     )
@@ -291,14 +292,66 @@ class BreakoutSessionForm(forms.Form):
     location = forms.CharField(required=False, max_length=300)
 
 
-class ConcernForm(forms.Form):
+class ConcernForm(Form):
     kind = forms.ChoiceField(choices=[("question", "Question"), ("concern", "Concern")])
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What is on your mind?")
 
 
-class StoryForm(forms.Form):
+class StoryForm(Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     ticket_url = forms.URLField(
         required=False, max_length=500, assume_scheme="https", label="Ticket link"
     )
+
+
+# The small forms of bigger pages (a reply, a verdict, an answer). Their fields are
+# optional: the services say what is missing, as they always have; the forms refuse
+# only what no person types (the text rule) and what names no row.
+
+
+class CommentForm(Form):
+    body = forms.CharField(
+        required=False, strip=False, label="Comment", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    artifact_kind = forms.CharField(required=False, widget=forms.HiddenInput)
+    parent = IdField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "There is no such comment to reply to."},
+    )
+
+
+class CommentEditForm(Form):
+    body = forms.CharField(
+        required=False, strip=False, label="Comment", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class VerdictForm(Form):
+    verdict = forms.ChoiceField(
+        required=False, choices=Verdict.Choice.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class InviteForm(Form):
+    username = forms.CharField(required=False, label="Invite by username")
+
+
+class ConcernAnswerForm(Form):
+    answer = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SubtaskForm(Form):
+    title = forms.CharField(required=False, label="Sub-task")
+    assignee = _SquadMemberChoice(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Nobody yet",
+        error_messages={"invalid_choice": "Choose the assignee from the squad's members."},
+    )
+
+    def __init__(self, *args, milestone, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = squad_members(milestone.project.squad)

@@ -34,6 +34,13 @@ def add_service_errors(form: Form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
+def refused(request: HttpRequest, form: Form, *, title: str, back: str) -> HttpResponse:
+    """A small form of a bigger page, refused: shown again on a page of its own (400), as
+    typed, each field with what is wrong with it, to send again or leave."""
+    context = {"form": form, "title": title, "back": back}
+    return render(request, "refused.html", context, status=400)
+
+
 @login_required
 def squad_list(request: HttpRequest) -> HttpResponse:
     # Counting over a fresh queryset: squads_for's join on the user's own
