@@ -156,7 +156,7 @@ def resolve_unknown(actor: User, unknown: Unknown, resolution: str) -> Unknown:
         unknown.milestone,
         actor,
         "unknown_resolved",
-        f"{actor.display_name} resolved {locked.key}: {resolution}"[:300],
+        f"{actor.display_name} resolved {locked.key}: {resolution}",
         unknown=locked.pk,
     )
     return locked
