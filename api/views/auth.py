@@ -9,10 +9,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from api.schema import answers
+from api.serializers.base import Input
 from api.views.base import ApiView, valid
 
 
-class TokenRequest(serializers.Serializer):
+class TokenRequest(Input):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 

@@ -9,7 +9,6 @@ and the workflow's rules.
 from __future__ import annotations
 
 import django_filters
-from django import forms
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +32,7 @@ from api.serializers.milestones import (
     TransitionSerializer,
 )
 from api.views.base import ApiView, named_in_body, valid
+from config.inputs import IdField
 from planning import services
 from planning.exceptions import EditConflict
 from planning.models import Artifact, Milestone
@@ -46,8 +46,10 @@ KIND = OpenApiParameter(
 )
 
 
-class IntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number in the ids' range, or a 400 on the parameter."""
+
+    field_class = IdField
 
 
 def _milestone_body(milestone: Milestone) -> dict:
@@ -70,7 +72,7 @@ def _artifact(user, pk: int, kind: str, *, with_guest: bool = False) -> Artifact
 
 
 class MilestoneFilter(django_filters.FilterSet):
-    project = IntegerFilter(field_name="project_id", help_text="A project's id.")
+    project = IdFilter(field_name="project_id", help_text="A project's id.")
     phase = django_filters.ChoiceFilter(choices=Phase.choices)
 
     class Meta:
