@@ -1,9 +1,10 @@
-"""The API's JSON parser: DRF's, within limits, so that no body is a server error.
+"""The API's JSON parser: DRF's, refusing what Python's json module cannot take.
 
-A body larger than a form may be (DATA_UPLOAD_MAX_MEMORY_SIZE), nested deeper
-than any of our shapes needs, or not UTF-8 is refused with a 400 saying which,
-before a serializer sees it. (Python's json gives up on deep nesting with a
-RecursionError, which DRF does not catch.)
+JSON nested 100,000 deep made Python's json give up with a RecursionError,
+which DRF does not catch (a 500). Here any body nested deeper than our shapes
+need, or that is not UTF-8, is a 400 saying which. The body's size is
+Django's limit for any request (DATA_UPLOAD_MAX_MEMORY_SIZE, checked when DRF
+reads request.body), answered as a 400 by api/errors.py.
 """
 
 from __future__ import annotations
@@ -20,23 +21,18 @@ def _deeper_than(data, limit: int) -> bool:
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > limit:
-                return True
-            items = value.values() if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+        if depth > limit:
+            return True
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
     return False
 
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        raw = stream.read() if limit is None else stream.read(limit + 1)
-        if limit is not None and len(raw) > limit:
-            raise ParseError(f"The body is larger than {limit // 1024} KB.")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            text = raw.decode(encoding)
+            text = stream.read().decode(encoding)
         except (UnicodeDecodeError, LookupError):
             raise ParseError(f"The body is not {encoding} text.") from None
         try:
@@ -45,6 +41,6 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(f"The body is nested deeper than {MAX_DEPTH} levels.") from None
         except ValueError as error:
             raise ParseError(f"JSON parse error - {error}") from None
-        if _deeper_than(data, MAX_DEPTH):
+        if isinstance(data, dict | list) and _deeper_than(data, MAX_DEPTH):
             raise ParseError(f"The body is nested deeper than {MAX_DEPTH} levels.")
         return data
