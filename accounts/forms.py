@@ -1,7 +1,9 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 
 from accounts.models import User
-from config.inputs import ModelForm
+from config.inputs import ModelForm, TextRuleMixin
 
 
 class ProfileForm(ModelForm):
@@ -17,3 +19,17 @@ class ProfileForm(ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
+
+
+class LoginForm(TextRuleMixin, AuthenticationForm):
+    """Django's login form, refusing a username no account can have before it is looked up.
+
+    Django sets the field's max_length after the field is made, so without
+    this its length is never checked, and the login throttle failed to log
+    an attempt with a longer username than its column holds.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))

@@ -14,7 +14,7 @@ from api.views.base import ApiView, valid
 
 
 class TokenRequest(Input):
-    username = serializers.CharField()
+    username = serializers.CharField(max_length=150)  # as long as a username may be
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
