@@ -453,7 +453,8 @@ def real_values(world: World, route: Route, viewer: str) -> dict[str, str]:
         "user_id": str(world.people["engineer"].pk),
     }
     if route.name in pk_of:
-        values["pk"] = str(world.pk(pk_of[route.name]))
+        what = pk_of[route.name]
+        values["pk"] = str(world.pk(what if what in world.objects else "notification:lead"))
     return values
 
 

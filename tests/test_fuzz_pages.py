@@ -30,7 +30,7 @@ from tests.fuzz import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
-VIEWERS = ("lead", "engineer", "principal", "guest")
+VIEWERS = ("lead", "engineer", "principal", "guest", "anonymous")
 
 
 def _problem(response) -> str | None:
@@ -59,7 +59,10 @@ class Sweep:
         self.routes = list(routes(exclude=("admin/", "api/", "static/")))
 
     def as_viewer(self, name: str) -> None:
-        self.client.force_login(self.world.people[name])
+        if name == "anonymous":  # the login page's form, and every redirect to it
+            self.client.logout()
+        else:
+            self.client.force_login(self.world.people[name])
 
     def send(self, method: str, path: str, body="", **extra):
         response = self.sender.send(method, path, body, **extra)

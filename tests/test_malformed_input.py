@@ -629,3 +629,30 @@ def test_a_long_story_title_through_the_api_leaves_a_summary_that_fits(world):
 
     assert response.status_code == 201, response.content
     assert len(Activity.objects.get(verb="story_added").summary) == 300
+
+
+# Logging in ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("username", "complaint"),
+    [("u" * 300, "at most 150 characters"), ("lead\x07", "control character U+0007")],
+)
+def test_a_username_no_account_can_have_is_refused_on_the_login_form(world, username, complaint):
+    response = post_raw(
+        Client(), reverse("accounts:login"), {"username": username, "password": "whatever"}
+    )
+
+    assert response.status_code == 200  # the login page again, saying why
+    assert complaint in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["u" * 300, "lead\x00", "\ud800"])
+def test_a_username_no_account_can_have_is_a_400_on_the_token_endpoint(world, username):
+    response = send_json(
+        Client(), "post", f"{API}/auth/token/", {"username": username, "password": "whatever"}
+    )
+
+    assert_api_error(response, 400, "username")
