@@ -336,6 +336,10 @@ class _Forms(HTMLParser):
                 self.current = PageForm(path, "hx-post" in a, [], {})
             return
         form = self.current
+        if tag == "option" and form is not None and self.select:
+            if self.select_value is None or "selected" in a:
+                self.select_value = a.get("value", "")
+            return
         if form is None or not a.get("name") or a.get("name") == "csrfmiddlewaretoken":
             return
         name = a["name"]
@@ -356,9 +360,6 @@ class _Forms(HTMLParser):
             form.fields.append((name, a["value"]))
         elif tag == "select":
             self.select, self.select_value = name, None
-        elif tag == "option" and self.select:
-            if self.select_value is None or "selected" in a:
-                self.select_value = a.get("value", "")
         elif tag == "textarea":
             self.textarea, self.text = name, ""
 

@@ -656,3 +656,17 @@ def test_a_username_no_account_can_have_is_a_400_on_the_token_endpoint(world, us
     )
 
     assert_api_error(response, 400, "username")
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_the_note_of_a_move_back_is_refused_and_the_milestone_stays(world):
+    with unchanged(world.milestone, Activity):
+        response = post_raw(
+            page_as(world, "lead"), url(world, "milestone-transition"),
+            {"to": "architecture", "note": "Review asked\x00for it"},
+        )  # fmt: skip
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Remove the null character" in page
+    assert "Review asked" in page
