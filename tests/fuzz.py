@@ -308,6 +308,7 @@ class PageForm:
     htmx: bool
     fields: list[tuple[str, str]]  # name, value as the page fills it in
     limits: dict[str, int]  # name → maxlength
+    choices: dict[str, list[str]] = field(default_factory=dict)  # a select's or radios' values
 
     @property
     def names(self) -> list[str]:
@@ -333,12 +334,13 @@ class _Forms(HTMLParser):
             action = a.get("hx-post") or a.get("action") or self.page_path
             if method == "post" or "hx-post" in a:
                 path = urlsplit(action).path or self.page_path
-                self.current = PageForm(path, "hx-post" in a, [], {})
+                self.current = PageForm(path, "hx-post" in a, [], {}, {})
             return
         form = self.current
         if tag == "option" and form is not None and self.select:
             if self.select_value is None or "selected" in a:
                 self.select_value = a.get("value", "")
+            form.choices.setdefault(self.select, []).append(a.get("value", ""))
             return
         if form is None or not a.get("name") or a.get("name") == "csrfmiddlewaretoken":
             return
@@ -348,6 +350,8 @@ class _Forms(HTMLParser):
         if tag == "input":
             kind = (a.get("type") or "text").lower()
             if kind in ("checkbox", "radio"):
+                if kind == "radio":
+                    form.choices.setdefault(name, []).append(a.get("value", "on"))
                 if kind == "radio" and name not in self.radios:
                     self.radios[name] = a.get("value", "on")
                 if "checked" in a:

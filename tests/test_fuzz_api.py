@@ -4,10 +4,12 @@
 the answers conform to the schema, from what the schema allows. This file
 sends what the schema does not allow, in process and on PostgreSQL: every body
 property, query parameter and path parameter of every operation replaced in
-turn by each malformed value of `tests.fuzz` (as a tech lead, who reaches
-every operation), then Hypothesis combining them as a tech lead, an engineer
-and a guest, and whole bodies that are no JSON object at all. No answer is a
-5xx, and every refusal has the error shape of API.md.
+turn by each malformed value of `tests.fuzz` (as the tech lead, who reaches
+every operation but the principal engineer's decision), each choice with every
+other property at its longest, and whole bodies that are no JSON object at
+all; then Hypothesis combining them as a tech lead, an engineer, a guest and
+the principal engineer. No answer is a 5xx, and every refusal has the error
+shape of API.md.
 """
 
 from __future__ import annotations
@@ -216,12 +218,12 @@ class Requests:
                 path = path.replace("{" + name + "}", value)
         return path
 
-    def good_body(self) -> dict:
+    def good_body(self, *, every_property: bool = False) -> dict:
         required = set((self.operation.body or {}).get("required", []))
         return {
             name: good_value(self.world, name, prop)
             for name, prop in self.operation.properties.items()
-            if name in required or self.operation.method == "patch"
+            if every_property or name in required or self.operation.method == "patch"
         }
 
     def path_converters(self) -> dict[str, str]:
@@ -273,9 +275,13 @@ def _client(world: World, persona: str) -> Client:
 
 def test_every_operation_refuses_each_malformed_value_without_a_server_error(quiet):
     world = build_world()
-    sender = Sender(_client(world, "lead"), "API fuzz, every value in every place (tech lead)")
+    lead, principal = _client(world, "lead"), _client(world, "principal")
+    sender = Sender(lead, "API fuzz, every value in every place (tech lead, principal)")
     for operation in operations():
-        requests = Requests(world, operation, "lead")
+        # The one who may act: the tech lead, but for a deferral's decision.
+        persona = "principal" if operation.path.endswith("/decide/") else "lead"
+        sender.client = principal if persona == "principal" else lead
+        requests = Requests(world, operation, persona)
         method, headers = operation.method, requests.headers()
         for name, converter in requests.path_converters().items():
             for value in PATH_VALUES[converter]:
@@ -291,6 +297,13 @@ def test_every_operation_refuses_each_malformed_value_without_a_server_error(qui
             continue
         good = requests.good_body()
         send(sender, method, requests.path(), to_json(good), headers)
+        # Each choice with every property at its longest: the path behind each must hold them.
+        everything = requests.good_body(every_property=True)
+        for name, prop in operation.properties.items():
+            for choice in prop.get("enum", []):
+                send(
+                    sender, method, requests.path(), to_json({**everything, name: choice}), headers
+                )
         for turn, name in enumerate(operation.properties):
             for value in json_values(turn):
                 send(sender, method, requests.path(), to_json({**good, name: value}), headers)
@@ -346,10 +359,10 @@ def requests_to(draw, requests: Requests):
     return operation.method, path, to_json(body), headers
 
 
-EXAMPLES = {"lead": 20, "engineer": 8, "guest": 8}
+EXAMPLES = {"lead": 20, "engineer": 8, "guest": 8, "principal": 5}
 
 
-@pytest.mark.parametrize("persona", ["lead", "engineer", "guest"])
+@pytest.mark.parametrize("persona", list(EXAMPLES))
 def test_no_combination_of_malformed_values_is_a_server_error(persona, quiet):
     world = build_world()
     sender = Sender(_client(world, persona), f"API fuzz, Hypothesis ({persona})")

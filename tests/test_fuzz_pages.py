@@ -135,6 +135,14 @@ def test_no_page_query_string_or_form_answers_a_server_error(monkeypatch, caplog
                 sweep.post(form, fields, htmx=form.htmx and (turn + place) % 2 == 0)
         for value in one_of_each_class(turn) + one_of_each_class(turn + 1):
             sweep.post(form, [(name, value) for name in names])
+        # Each choice the page offers, with every other field at its longest, then with a NUL:
+        # the paths behind each choice (a rejection's note, a move back's) must hold them too.
+        for name, options in form.choices.items():
+            for option in options:
+                longest = [(n, _longest_valid(form, n)[0]) for n in names if n not in form.choices]
+                chosen = [(n, v) for n, v in form.fields if n in form.choices and n != name]
+                sweep.post(form, [*chosen, *longest, (name, option)])
+                sweep.post(form, [*chosen, *[(n, "\x00") for n, _ in longest], (name, option)])
         # Bodies past Django's limits: larger than a form may be, or with too many fields.
         sweep.post(form, [*form.fields, ((names or ["text"])[0], "x" * 3_000_000)])
         sweep.post(form, form.fields + [(f"extra{n}", "x") for n in range(1_001)])
