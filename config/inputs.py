@@ -49,8 +49,8 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
 
 @deconstructible
 class PlainText:
-    """A validator for the text rule: a form's or a serializer's text field refuses what
-    `text_problem` names."""
+    """The text rule as a form field's validator (serializers apply it in
+    api.serializers.base, to every field at once)."""
 
     code = "not_text"
 
