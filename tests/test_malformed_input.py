@@ -1,6 +1,6 @@
 """Each class of malformed input, refused where it was typed, and nothing of it saved.
 
-One test per bug a probe found (each answered 500 before), and per cousin of
+One test per bug (each answered 500 before), and per cousin of
 it. The fuzz tests (test_fuzz_pages.py, test_fuzz_api.py) send every class
 everywhere; these say what the answer is.
 """
@@ -483,7 +483,7 @@ def test_a_form_body_larger_than_a_form_may_be_is_a_400_page_and_nothing_is_save
 
 # The API ------------------------------------------------------------------------------------
 
-# Each choice field a probe found echoing a lone surrogate into an error it could not encode.
+# Each choice field that echoed a lone surrogate into an error it could not encode.
 CHOICES = [
     ("patch", lambda w: f"{API}/squads/{w.squad.slug}/", {}, "breakout_mode", Squad),
     ("post", lambda w: f"{API}/squads/{w.squad.slug}/members/", {"user": "guest"}, "role", Membership),
