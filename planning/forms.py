@@ -5,7 +5,8 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth import get_user_model
 
-from planning.models import Milestone, Project, Unknown
+from config.inputs import Form, IdField, ModelForm
+from planning.models import Milestone, Project, Unknown, Verdict
 from squads.forms import UserByUsernameField
 
 User = get_user_model()
@@ -21,7 +22,7 @@ def _choices(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
     return cast(forms.ModelChoiceField, form.fields[name])
 
 
-class ProjectForm(forms.ModelForm):
+class ProjectForm(ModelForm):
     principal_engineer = UserByUsernameField(
         label="Principal engineer (username)",
         required=False,
@@ -59,7 +60,7 @@ class ProjectForm(forms.ModelForm):
         return slug
 
 
-class MilestoneForm(forms.ModelForm):
+class MilestoneForm(ModelForm):
     class Meta:
         model = Milestone
         fields = ["title", "goal", "due_on", "tech_lead"]
@@ -79,7 +80,7 @@ class MilestoneForm(forms.ModelForm):
         tech_lead.help_text = "Moves the milestone between phases and marks artifacts ready."
 
 
-class ArtifactBodyForm(forms.Form):
+class ArtifactBodyForm(Form):
     body = forms.CharField(
         required=False,
         strip=False,
@@ -88,7 +89,7 @@ class ArtifactBodyForm(forms.Form):
     base_revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
 
-class ArtifactNeedForm(forms.Form):
+class ArtifactNeedForm(Form):
     needed = forms.TypedChoiceField(
         choices=[("yes", "Needed"), ("no", "Not needed")],
         coerce=lambda value: value == "yes",
@@ -109,7 +110,7 @@ class ArtifactNeedForm(forms.Form):
         return data
 
 
-class MoveBackForm(forms.Form):
+class MoveBackForm(Form):
     to = forms.ChoiceField(label="Back to")
     note = forms.CharField(
         label="Why",
@@ -144,7 +145,7 @@ def squad_members(squad):
     return User.objects.filter(memberships__squad=squad).order_by("full_name", "username")
 
 
-class UnknownAddForm(forms.ModelForm):
+class UnknownAddForm(ModelForm):
     class Meta:
         model = Unknown
         fields = ["title", "priority", "owner", "due_on", "vendor"]
@@ -162,7 +163,7 @@ class UnknownAddForm(forms.ModelForm):
         owner.empty_label = "No owner yet"
 
 
-class UnknownEditForm(forms.ModelForm):
+class UnknownEditForm(ModelForm):
     ticket_url = forms.URLField(
         label="Ticket link", required=False, max_length=500, assume_scheme="https"
     )
@@ -208,13 +209,13 @@ class UnknownEditForm(forms.ModelForm):
         ]
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(Form):
     resolution = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="What we found out, or decided."
     )
 
 
-class UnknownCommentForm(forms.Form):
+class UnknownCommentForm(Form):
     body = forms.CharField(
         label="Add to the discussion",
         widget=forms.Textarea(
@@ -223,7 +224,7 @@ class UnknownCommentForm(forms.Form):
     )
 
 
-class DeferralRequestForm(forms.Form):
+class DeferralRequestForm(Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Why this can be answered later."
     )
@@ -234,7 +235,7 @@ class DeferralRequestForm(forms.Form):
     )
 
 
-class DeferralDecisionForm(forms.Form):
+class DeferralDecisionForm(Form):
     decision = forms.ChoiceField(
         choices=[("approve", "Approve"), ("reject", "Reject")], widget=forms.RadioSelect
     )
@@ -274,7 +275,7 @@ def _reasonable_year(value):
     return value
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(Form):
     scheduled_for = forms.DateTimeField(
         label="When", widget=MeetingTimeInput(), validators=[_reasonable_year]
     )
@@ -282,7 +283,7 @@ class ReviewForm(forms.Form):
     location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
 
 
-class KickoffForm(forms.Form):
+class KickoffForm(Form):
     scheduled_for = forms.DateTimeField(
         label="When", widget=MeetingTimeInput(), required=False, validators=[_reasonable_year]
     )
@@ -293,7 +294,7 @@ class KickoffForm(forms.Form):
     )
 
 
-class BreakoutSessionForm(forms.Form):
+class BreakoutSessionForm(Form):
     scheduled_for = forms.DateTimeField(
         label="When", widget=MeetingTimeInput(), validators=[_reasonable_year]
     )
@@ -301,14 +302,66 @@ class BreakoutSessionForm(forms.Form):
     location = forms.CharField(required=False, max_length=300)
 
 
-class ConcernForm(forms.Form):
+class ConcernForm(Form):
     kind = forms.ChoiceField(choices=[("question", "Question"), ("concern", "Concern")])
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="What is on your mind?")
 
 
-class StoryForm(forms.Form):
+class StoryForm(Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     ticket_url = forms.URLField(
         required=False, max_length=500, assume_scheme="https", label="Ticket link"
     )
+
+
+# The small forms of bigger pages (a reply, a verdict, an answer). Their fields are
+# optional: the services say what is missing, as they always have; the forms refuse
+# only what no person types (the text rule) and what names no row.
+
+
+class CommentForm(Form):
+    body = forms.CharField(
+        required=False, strip=False, label="Comment", widget=forms.Textarea(attrs={"rows": 3})
+    )
+    artifact_kind = forms.CharField(required=False, widget=forms.HiddenInput)
+    parent = IdField(
+        required=False,
+        widget=forms.HiddenInput,
+        error_messages={"invalid": "There is no such comment to reply to."},
+    )
+
+
+class CommentEditForm(Form):
+    body = forms.CharField(
+        required=False, strip=False, label="Comment", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class VerdictForm(Form):
+    verdict = forms.ChoiceField(
+        required=False, choices=Verdict.Choice.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class InviteForm(Form):
+    username = forms.CharField(required=False, label="Invite by username")
+
+
+class ConcernAnswerForm(Form):
+    answer = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SubtaskForm(Form):
+    title = forms.CharField(required=False, label="Sub-task")
+    assignee = _SquadMemberChoice(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="Nobody yet",
+        error_messages={"invalid_choice": "Choose the assignee from the squad's members."},
+    )
+
+    def __init__(self, *args, milestone, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _choices(self, "assignee").queryset = squad_members(milestone.project.squad)

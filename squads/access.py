@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from config.inputs import LARGEST_ID, parse_id
 from planning import workflow
 from squads.models import Membership, Squad
 
@@ -265,6 +266,8 @@ def _may_see_milestone(user: User, milestone: Milestone, *, with_guest: bool) ->
 
 def get_artifact_for(user: User, milestone: Milestone, kind: str) -> Artifact:
     """An artifact of a milestone already fetched through `get_milestone_for`."""
+    if kind not in workflow.ARTIFACT_KINDS:  # not even worth a query (a NUL would fail it)
+        raise Http404("No such artifact.")
     artifact = milestone.artifacts.select_related("updated_by").filter(kind=kind).first()
     if artifact is None:
         raise Http404("No such artifact.")
@@ -274,10 +277,10 @@ def get_artifact_for(user: User, milestone: Milestone, kind: str) -> Artifact:
 
 def get_unknown_for(user: User, milestone: Milestone, key: str) -> Unknown:
     """An unknown by its key (U-3) within a milestone fetched through `get_milestone_for`."""
-    number = key.upper().removeprefix("U-")
-    if not number.isdigit():
+    number = parse_id(key.upper().removeprefix("U-"))
+    if number is None:
         raise Http404("No such unknown.")
-    unknown = milestone.unknowns.select_related("owner").filter(number=int(number)).first()
+    unknown = milestone.unknowns.select_related("owner").filter(number=number).first()
     if unknown is None:
         raise Http404("No such unknown.")
     unknown.milestone = milestone
@@ -294,9 +297,6 @@ def deferrals_for(user: User) -> QuerySet[DeferralRequest]:
 # By id, as the API names objects -------------------------------------------------
 # Each object named in an API URL is fetched here, so what the user may not see
 # is a 404, the same as for an id that does not exist.
-
-# Ids are bigints: a larger number names no row, whatever a URL or a body lets through.
-LARGEST_ID = 2**63 - 1
 
 
 def _with_id(rows: QuerySet[_Row], pk: int) -> QuerySet[_Row]:

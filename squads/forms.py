@@ -1,12 +1,13 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from config.inputs import Form, ModelForm
 from squads.models import Membership, Squad
 
 User = get_user_model()
 
 
-class SquadCreateForm(forms.ModelForm):
+class SquadCreateForm(ModelForm):
     class Meta:
         model = Squad
         fields = ["name", "slug", "description"]
@@ -18,7 +19,7 @@ class SquadCreateForm(forms.ModelForm):
         self.fields["slug"].required = False
 
 
-class SquadSettingsForm(forms.ModelForm):
+class SquadSettingsForm(ModelForm):
     webhook_url = forms.URLField(
         label="Webhook URL",
         required=False,
@@ -57,12 +58,12 @@ class UserByUsernameField(forms.CharField):
         return user
 
 
-class AddMemberForm(forms.Form):
+class AddMemberForm(Form):
     user = UserByUsernameField(
         label="Username", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.ENGINEER)
 
 
-class RoleForm(forms.Form):
+class RoleForm(Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)

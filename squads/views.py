@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.forms import BaseForm
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,6 +34,13 @@ def add_service_errors(form: BaseForm, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def refused(request: HttpRequest, form: BaseForm, *, title: str, back: str) -> HttpResponse:
+    """A small form of a bigger page, refused: shown again on a page of its own (400), as
+    typed, each field with what is wrong with it, to send again or leave."""
+    context = {"form": form, "title": title, "back": back}
+    return render(request, "refused.html", context, status=400)
 
 
 @login_required

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -93,6 +94,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    # How many requests each fuzz test sent, and in how long (tests/fuzz.py keeps the tally).
+    fuzz = sys.modules.get("tests.fuzz")
+    for line in getattr(fuzz, "TALLIES", []):
+        terminalreporter.write_line(f"fuzz: {line}")
     if _left_out:
         hints = "; ".join(NEEDS[name][1] for name in sorted(_missing))
         terminalreporter.write_line(

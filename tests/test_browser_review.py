@@ -208,3 +208,22 @@ def test_a_milestone_is_walked_from_creation_to_done_through_the_pages(
     assert DesignReview.objects.get(milestone=milestone).outcome == "approved"
     packet = lead.request.get(url + "packet.md")
     assert packet.status == 200 and "Nightly expiry job" in packet.text()
+
+
+def test_a_refused_comment_keeps_what_was_typed_in_its_box(new_page, review, engineer):
+    page = new_page(engineer)
+    page.goto(review.get_absolute_url())
+    section = page.locator("#artifact-protocol_specs")
+    box = section.get_by_placeholder("Comment on this artifact…")
+    typed = "Retries \x07 after a timeout?"  # a character no one types: refused
+    box.fill(typed)
+    section.get_by_role("button", name="Comment").click()
+
+    expect(section.locator(".thread [role=alert]")).to_contain_text("control character")
+    expect(box).to_have_value(typed)
+    assert not review.comments.exists()
+
+    box.fill("Retries after a timeout?")
+    section.get_by_role("button", name="Comment").click()
+    expect(section.locator(".thread")).to_contain_text("Retries after a timeout?")
+    expect(box).to_have_value("")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from api.serializers.base import Input, RowIdField
 from planning.models import (
     Activity,
     Artifact,
@@ -71,12 +72,12 @@ class MilestoneDetailSerializer(MilestoneSerializer):
         read_only_fields = fields
 
 
-class MilestoneCreateSerializer(serializers.Serializer):
+class MilestoneCreateSerializer(Input):
     project = serializers.IntegerField(min_value=1, help_text="The project's id.")
     title = serializers.CharField(max_length=200)
     goal = serializers.CharField(required=False, allow_blank=True, default="")
     due_on = serializers.DateField(required=False, allow_null=True, default=None)
-    tech_lead = serializers.PrimaryKeyRelatedField(
+    tech_lead = RowIdField(
         queryset=User.objects.all(),
         required=False,
         allow_null=True,
@@ -85,14 +86,14 @@ class MilestoneCreateSerializer(serializers.Serializer):
     )
 
 
-class MilestoneUpdateSerializer(serializers.Serializer):
+class MilestoneUpdateSerializer(Input):
     title = serializers.CharField(max_length=200, required=False)
     goal = serializers.CharField(required=False, allow_blank=True)
     due_on = serializers.DateField(required=False, allow_null=True)
-    tech_lead = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
+    tech_lead = RowIdField(queryset=User.objects.all(), required=False)
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(Input):
     to = serializers.CharField(max_length=40, help_text="The next phase, or an earlier one.")
     note = serializers.CharField(
         required=False,
@@ -137,7 +138,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
         return artifact_template(artifact.kind)
 
 
-class ArtifactUpdateSerializer(serializers.Serializer):
+class ArtifactUpdateSerializer(Input):
     body = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -249,8 +250,8 @@ def _iso_date(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _owner_field(**options) -> serializers.PrimaryKeyRelatedField:
-    return serializers.PrimaryKeyRelatedField(
+def _owner_field(**options) -> RowIdField:
+    return RowIdField(
         queryset=User.objects.all(),
         allow_null=True,
         help_text="A squad member's id, or null for no owner.",
@@ -258,7 +259,7 @@ def _owner_field(**options) -> serializers.PrimaryKeyRelatedField:
     )
 
 
-class UnknownCreateSerializer(serializers.Serializer):
+class UnknownCreateSerializer(Input):
     title = serializers.CharField(max_length=200)
     detail = serializers.CharField(required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(choices=Unknown.Priority.choices)
@@ -269,7 +270,7 @@ class UnknownCreateSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="Unknown")  # one name for the status enum: Unknown's
-class UnknownUpdateSerializer(serializers.Serializer):
+class UnknownUpdateSerializer(Input):
     title = serializers.CharField(max_length=200, required=False)
     detail = serializers.CharField(required=False, allow_blank=True)
     priority = serializers.ChoiceField(choices=Unknown.Priority.choices, required=False)
@@ -285,7 +286,7 @@ class UnknownUpdateSerializer(serializers.Serializer):
     ticket_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
 
 
-class ResolveSerializer(serializers.Serializer):
+class ResolveSerializer(Input):
     resolution = serializers.CharField(help_text="How it was resolved.")
 
 
@@ -315,14 +316,14 @@ class DeferralSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeferralCreateSerializer(serializers.Serializer):
+class DeferralCreateSerializer(Input):
     reason = serializers.CharField(help_text="Why it can wait.")
     defer_until = serializers.CharField(
         max_length=120, help_text="A date or a later milestone, e.g. `M4` or `2027-03-01`."
     )
 
 
-class DeferralDecisionSerializer(serializers.Serializer):
+class DeferralDecisionSerializer(Input):
     decision = serializers.ChoiceField(choices=["approve", "reject"])
     note = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="Required to reject."

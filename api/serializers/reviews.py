@@ -12,6 +12,8 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers.base import Input
+from config.inputs import LARGEST_ID, parse_id
 from planning.models import (
     BreakoutSession,
     Comment,
@@ -23,7 +25,6 @@ from planning.models import (
     Verdict,
 )
 from planning.workflow import ArtifactKind
-from squads.access import LARGEST_ID
 
 User = get_user_model()
 
@@ -39,17 +40,6 @@ class _Bounds(TypedDict):
 MEETING_MINUTES: _Bounds = {"min_value": 15, "max_value": 480}
 
 
-def as_id(value) -> int | None:
-    """The integer id `value` names, or None when it cannot name a row."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, int) and 0 < value <= LARGEST_ID:
-        return value
-    return None
-
-
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
 class UserField(serializers.Field):
     """A user named by id or by username; an unknown one is a 400 on the field."""
@@ -62,7 +52,7 @@ class UserField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("invalid")
-        pk = as_id(data)
+        pk = parse_id(data)
         users = User.objects.filter(is_active=True)
         if pk is not None:
             user = users.filter(pk=pk).first()
@@ -156,27 +146,27 @@ class DesignReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReviewScheduleSerializer(serializers.Serializer):
+class ReviewScheduleSerializer(Input):
     scheduled_for = MeetingTimeField()
     duration_minutes = serializers.IntegerField(default=60, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, default="")
 
 
-class ReviewChangeSerializer(serializers.Serializer):
+class ReviewChangeSerializer(Input):
     scheduled_for = MeetingTimeField(required=False)
     duration_minutes = serializers.IntegerField(required=False, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, required=False)
 
 
-class ReviewCloseSerializer(serializers.Serializer):
+class ReviewCloseSerializer(Input):
     outcome = serializers.ChoiceField(choices=DesignReview.Outcome.choices)
 
 
-class InviteeSerializer(serializers.Serializer):
+class InviteeSerializer(Input):
     user = UserField(help_text="The guest's id or username.")
 
 
-class VerdictInputSerializer(serializers.Serializer):
+class VerdictInputSerializer(Input):
     verdict = serializers.ChoiceField(choices=Verdict.Choice.choices)
     note = serializers.CharField(allow_blank=True, default="")
 
@@ -200,7 +190,7 @@ class CommentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(Input):
     body = serializers.CharField()
     artifact_kind = InlineChoiceField(
         choices=[("", "General"), *ArtifactKind.choices], default="", allow_blank=True
@@ -211,7 +201,7 @@ class CommentInputSerializer(serializers.Serializer):
     )
 
 
-class CommentChangeSerializer(serializers.Serializer):
+class CommentChangeSerializer(Input):
     body = serializers.CharField(required=False, help_text="Its author only.")
     resolved = serializers.BooleanField(required=False)
 
@@ -221,7 +211,7 @@ class CommentChangeSerializer(serializers.Serializer):
         return data
 
 
-class CommentsSinceSerializer(serializers.Serializer):
+class CommentsSinceSerializer(Input):
     since = serializers.DateTimeField(required=False)
 
 
@@ -235,7 +225,7 @@ class KickoffSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class KickoffInputSerializer(serializers.Serializer):
+class KickoffInputSerializer(Input):
     scheduled_for = MeetingTimeField(allow_null=True)
     duration_minutes = serializers.IntegerField(default=45, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, default="")
@@ -263,12 +253,12 @@ class ConcernSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ConcernInputSerializer(serializers.Serializer):
+class ConcernInputSerializer(Input):
     kind = InlineChoiceField(choices=Concern.Kind.choices)
     text = serializers.CharField()
 
 
-class ConcernAnswerSerializer(serializers.Serializer):
+class ConcernAnswerSerializer(Input):
     answer = serializers.CharField()
     status = InlineChoiceField(
         choices=[(Concern.Status.ANSWERED, "Answered")],
@@ -311,13 +301,13 @@ class StorySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StoryInputSerializer(serializers.Serializer):
+class StoryInputSerializer(Input):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, default="")
     ticket_url = serializers.URLField(max_length=500, allow_blank=True, default="")
 
 
-class StoryChangeSerializer(serializers.Serializer):
+class StoryChangeSerializer(Input):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(allow_blank=True, required=False)
     ticket_url = serializers.URLField(max_length=500, allow_blank=True, required=False)
@@ -325,12 +315,12 @@ class StoryChangeSerializer(serializers.Serializer):
     assignee = UserField(required=False, allow_null=True)
 
 
-class SubtaskInputSerializer(serializers.Serializer):
+class SubtaskInputSerializer(Input):
     title = serializers.CharField(max_length=200)
     assignee = UserField(required=False, allow_null=True, default=None)
 
 
-class SubtaskChangeSerializer(serializers.Serializer):
+class SubtaskChangeSerializer(Input):
     title = serializers.CharField(max_length=200, required=False)
     assignee = UserField(required=False, allow_null=True)
     done = serializers.BooleanField(required=False)
@@ -356,7 +346,7 @@ class BreakoutSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BreakoutInputSerializer(serializers.Serializer):
+class BreakoutInputSerializer(Input):
     scheduled_for = MeetingTimeField()
     duration_minutes = serializers.IntegerField(default=60, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, default="")

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers.base import Input, ModelInput, RowIdField
 from notifications.models import Notification
 from planning.models import Project
 from squads.models import Membership, Squad
@@ -103,13 +104,13 @@ class SquadSerializer(serializers.ModelSerializer):
         return data
 
 
-class SquadCreateSerializer(serializers.Serializer):
+class SquadCreateSerializer(Input):
     name = serializers.CharField(max_length=100)
     slug = serializers.SlugField(max_length=60)
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class SquadSettingsSerializer(serializers.ModelSerializer):
+class SquadSettingsSerializer(ModelInput):
     """What a tech lead may change: the name, the description and the planning policy."""
 
     webhook_url = WebhookUrlField(
@@ -133,12 +134,12 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberAddSerializer(serializers.Serializer):
+class MemberAddSerializer(Input):
     user = UserReferenceField(help_text="A user id (integer) or username (string).")
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
-class MemberRoleSerializer(serializers.Serializer):
+class MemberRoleSerializer(Input):
     role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
@@ -166,25 +167,23 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class ProjectCreateSerializer(Input):
     squad = serializers.SlugField(max_length=60, help_text="The squad's slug.")
     name = serializers.CharField(max_length=120)
     slug = serializers.SlugField(max_length=60)
     summary = serializers.CharField(required=False, allow_blank=True, default="")
-    tech_lead = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
-    principal_engineer = serializers.PrimaryKeyRelatedField(
+    tech_lead = RowIdField(queryset=User.objects.all())
+    principal_engineer = RowIdField(
         queryset=User.objects.all(), required=False, allow_null=True, default=None
     )
 
 
-class ProjectUpdateSerializer(serializers.Serializer):
+class ProjectUpdateSerializer(Input):
     name = serializers.CharField(max_length=120, required=False)
     slug = serializers.SlugField(max_length=60, required=False)
     summary = serializers.CharField(required=False, allow_blank=True)
-    tech_lead = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
-    principal_engineer = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.all(), required=False, allow_null=True
-    )
+    tech_lead = RowIdField(queryset=User.objects.all(), required=False)
+    principal_engineer = RowIdField(queryset=User.objects.all(), required=False, allow_null=True)
 
 
 # Notifications ----------------------------------------------------------------

@@ -10,11 +10,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from api.schema import answers
+from api.serializers.base import Input
 from api.views.base import ApiView, valid
 
 
-class TokenRequest(serializers.Serializer):
-    username = serializers.CharField()
+class TokenRequest(Input):
+    username = serializers.CharField(max_length=150)  # as long as a username may be
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
 
 

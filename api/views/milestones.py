@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import django_filters
-from django import forms
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -36,6 +35,7 @@ from api.serializers.milestones import (
     TransitionSerializer,
 )
 from api.views.base import ApiRequest, ApiView, named_in_body, valid
+from config.inputs import IdField
 from planning import services
 from planning.exceptions import EditConflict
 from planning.models import Artifact, Milestone
@@ -52,8 +52,10 @@ KIND = OpenApiParameter(
 )
 
 
-class IntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
+class IdFilter(django_filters.NumberFilter):
+    """A row's id: a whole number in the ids' range, or a 400 on the parameter."""
+
+    field_class = IdField
 
 
 def _milestone_body(milestone: Milestone) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def _artifact(user: User, pk: int, kind: str, *, with_guest: bool = False) -> Ar
 
 
 class MilestoneFilter(django_filters.FilterSet):
-    project = IntegerFilter(field_name="project_id", help_text="A project's id.")
+    project = IdFilter(field_name="project_id", help_text="A project's id.")
     phase = django_filters.ChoiceFilter(choices=Phase.choices)
 
     class Meta:

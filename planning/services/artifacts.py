@@ -238,7 +238,7 @@ def decide_artifact_need(
         artifact.milestone,
         actor,
         "artifact_need_decided",
-        summary[:300],
+        summary,
         kind=artifact.kind,
         needed=needed,
     )

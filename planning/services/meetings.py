@@ -146,7 +146,7 @@ def raise_concern(actor: User, milestone: Milestone, *, kind: str, text: str) ->
         milestone,
         actor,
         "concern_raised",
-        f"{actor.display_name} raised a {concern.get_kind_display().lower()}: {text}"[:300],
+        f"{actor.display_name} raised a {concern.get_kind_display().lower()}: {text}",
     )
     return concern
 
@@ -169,9 +169,7 @@ def answer_concern(actor: User, concern: Concern, answer: str) -> Concern:
     concern.answered_at = timezone.now()
     concern.status = Concern.Status.ANSWERED
     concern.save(update_fields=["answer", "answered_by", "answered_at", "status"])
-    record(
-        milestone, actor, "concern_answered", f"{actor.display_name} answered: {concern.text}"[:300]
-    )
+    record(milestone, actor, "concern_answered", f"{actor.display_name} answered: {concern.text}")
     if concern.raised_by and concern.raised_by_id != actor.pk:
         notify(
             concern.raised_by,

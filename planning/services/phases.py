@@ -273,7 +273,7 @@ def move_back(actor: User, milestone: Milestone, *, to: str, note: str) -> Miles
         locked,
         actor,
         "phase_moved_back",
-        f"{actor.display_name} moved the milestone back to {Phase(to).label}: {note}"[:300],
+        f"{actor.display_name} moved the milestone back to {Phase(to).label}: {note}",
         from_phase=from_phase,
         to_phase=to,
         note=note,

@@ -176,7 +176,7 @@ def resolve_unknown(actor: User, unknown: Unknown, resolution: str) -> Unknown:
         locked.milestone,
         actor,
         "unknown_resolved",
-        f"{actor.display_name} resolved {locked.key}: {resolution}"[:300],
+        f"{actor.display_name} resolved {locked.key}: {resolution}",
         unknown=locked.pk,
     )
     return locked

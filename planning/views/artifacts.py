@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedRequest
+from config.inputs import safe_next
 from planning import services
 from planning.diffs import diff_lines, diff_stats
 from planning.exceptions import EditConflict
@@ -175,7 +175,9 @@ def artifact_status(
         messages.success(
             request, f"{artifact.get_kind_display()} is {artifact.get_status_display().lower()}."
         )
-    return redirect(_safe_next(request) or artifact.get_absolute_url())
+    return HttpResponseRedirect(
+        safe_next(request, request.POST.get("next")) or artifact.get_absolute_url()
+    )
 
 
 @login_required
@@ -266,13 +268,3 @@ def artifact_diff(
             ),
         },
     )
-
-
-def _safe_next(request: AuthenticatedRequest) -> str | None:
-    """The `next` address of a form, when it stays on this site."""
-    url = request.POST.get("next")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return None

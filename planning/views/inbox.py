@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from config.http import AuthenticatedRequest
+from config.inputs import safe_next
 from notifications.models import Notification
 from notifications.services import mark_all_read, mark_read
 
@@ -27,9 +27,9 @@ def notification_open(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Follow a notification's link, marking it read on the way."""
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
     mark_read(request.user, notification.pk)
-    link = notification.link
-    if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()}):
-        return redirect(link)
+    link = safe_next(request, notification.link)
+    if link:
+        return HttpResponseRedirect(link)
     return redirect("planning:inbox")
 
 

@@ -15,14 +15,21 @@ from config.http import AuthenticatedRequest
 from notifications.models import Notification, WebhookDelivery
 from planning import services
 from planning.calendar import breakout_ics, kickoff_ics
-from planning.forms import BreakoutSessionForm, ConcernForm, KickoffForm, StoryForm
+from planning.forms import (
+    BreakoutSessionForm,
+    ConcernAnswerForm,
+    ConcernForm,
+    KickoffForm,
+    StoryForm,
+    SubtaskForm,
+)
 from planning.markdown import render_markdown
 from planning.models import BreakoutSession, Concern, KickoffMeeting, Milestone, Story, Subtask
 from planning.packet import design_packet
 from squads import access
 from squads.access import Action
 from squads.models import Squad
-from squads.views import add_service_errors
+from squads.views import add_service_errors, refused
 
 User = get_user_model()
 
@@ -144,11 +151,15 @@ def concern_answer(
     access.require(request.user, Action.RUN_MEETINGS, milestone)
     concern = get_object_or_404(milestone.concerns, pk=pk)
     concern.milestone = milestone
+    back = milestone.get_absolute_url() + f"kickoff/#concern-{concern.pk}"
+    form = ConcernAnswerForm(request.POST)
+    if not form.is_valid():
+        return refused(request, form, title="Your answer is not saved", back=back)
     try:
-        services.answer_concern(request.user, concern, request.POST.get("answer", ""))
+        services.answer_concern(request.user, concern, form.cleaned_data["answer"])
     except ValidationError as error:
         _errors(request, error)
-    return redirect(milestone.get_absolute_url() + f"kickoff/#concern-{concern.pk}")
+    return redirect(back)
 
 
 # Task breakout -------------------------------------------------------------
@@ -256,12 +267,12 @@ def subtask_add(
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
     story = _story(milestone, story_number)
-    assignee_id = request.POST.get("assignee")
-    assignee = User.objects.filter(pk=assignee_id).first() if assignee_id else None
+    form = SubtaskForm(request.POST, milestone=milestone)
+    if not form.is_valid():
+        back = milestone.get_absolute_url() + f"breakout/#story-{story.number}"
+        return refused(request, form, title=f"A sub-task of {story.key}", back=back)
     try:
-        services.add_subtask(
-            request.user, story, title=request.POST.get("title", ""), assignee=assignee
-        )
+        services.add_subtask(request.user, story, **form.cleaned_data)
     except ValidationError as error:
         _errors(request, error)
     return _to_breakout(milestone, f"#story-{story.number}")

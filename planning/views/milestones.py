@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from config.http import AuthenticatedRequest
+from config.inputs import text_problem
 from planning import services, workflow
 from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
@@ -271,20 +272,31 @@ def milestone_transition(
         # A second click on a move that already happened: say where it stands.
         messages.info(request, f"The milestone is already in {Phase(to).label}.")
         return redirect(milestone)
+    if text_problem(note, multiline=True):
+        # The note goes on the timeline: the form's text rule says why it is refused.
+        return _move_back_refused(request, milestone)
     try:
         moved = services.transition(request.user, milestone, to, note)
     except GuardRefused as refusal:
         context = milestone_context(request, milestone, refusal=refusal)
         return render(request, "planning/milestone_detail.html", context, status=409)
     except ValidationError as error:
-        earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
-        form = MoveBackForm(request.POST, phases=earlier)
-        form.is_valid()
-        add_service_errors(form, error)
-        context = milestone_context(request, milestone, move_back_form=form, move_back_open=True)
-        return render(request, "planning/milestone_detail.html", context, status=400)
+        return _move_back_refused(request, milestone, error)
     messages.success(request, f"The milestone is now in {Phase(moved.phase).label}.")
     return redirect(moved)
+
+
+def _move_back_refused(
+    request: AuthenticatedRequest, milestone: Milestone, error: ValidationError | None = None
+) -> HttpResponse:
+    """The milestone page with the move-back form open, as typed, saying what is wrong (400)."""
+    earlier = [(p, Phase(p).label) for p in workflow.earlier_phases(milestone.phase)]
+    form = MoveBackForm(request.POST, phases=earlier)
+    form.is_valid()
+    if error is not None:
+        add_service_errors(form, error)
+    context = milestone_context(request, milestone, move_back_form=form, move_back_open=True)
+    return render(request, "planning/milestone_detail.html", context, status=400)
 
 
 @login_required

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import slug_re
 from django.db.models import F, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from config.http import AuthenticatedRequest
+from config.inputs import text_problem
 from notifications.models import Notification
 from planning import services
 from planning.forms import ProjectForm
@@ -78,9 +80,15 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
     squads = access.squads_for(request.user).order_by("name")
     squad_slug = request.GET.get("squad", "")
     if squad_slug:
-        projects = projects.filter(squad__slug=squad_slug)
+        # A choice from the list, never typed: one that is no slug matches no squad.
+        is_slug = slug_re.fullmatch(squad_slug)
+        projects = projects.filter(squad__slug=squad_slug) if is_slug else projects.none()
     query = request.GET.get("q", "").strip()
-    if query:
+    # The search box is where it was typed: a text no one could type is refused there.
+    query_error = text_problem(query)
+    if query_error:
+        projects = projects.none()
+    elif query:
         projects = projects.filter(Q(name__icontains=query) | Q(summary__icontains=query))
     page = Paginator(projects.order_by("squad__name", "name"), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -88,7 +96,14 @@ def project_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "planning/project_list.html",
-        {"page": page, "squads": squads, "squad_slug": squad_slug, "query": query},
+        {
+            "page": page,
+            "squads": squads,
+            "squad_slug": squad_slug,
+            "query": query,
+            "query_error": query_error,
+        },
+        status=400 if query_error else 200,
     )
 
 

@@ -6,28 +6,30 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.forms import BaseForm
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedRequest
+from config.inputs import parse_time
 from planning import services, workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
-from planning.forms import ReviewForm
+from planning.forms import CommentEditForm, CommentForm, InviteForm, ReviewForm, VerdictForm
 from planning.fragments import cached_fragments, page_content, page_key
 from planning.markdown import render_markdown_many
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.state import AROUND_MILESTONE, CachedPage, Rows, review_params
 from squads import access
 from squads.access import Action
-from squads.views import add_service_errors
+from squads.views import add_service_errors, refused
 
 User = get_user_model()
 
@@ -251,9 +253,10 @@ def review_updates(
 ) -> HttpResponse:
     """What changed since `since`: every thread and the verdicts, swapped in by htmx; 204 if nothing."""
     review = _review(request, squad_slug, project_slug, number, round)
-    since = parse_datetime(request.GET.get("since", "") or "")
-    if since is not None and timezone.is_naive(since):
-        since = timezone.make_aware(since)
+    try:
+        since = parse_time(request.GET.get("since", ""))
+    except ValueError as malformed:
+        return HttpResponseBadRequest(_error_html(str(malformed)))
     changed = (
         since is None
         or review.comments.filter(updated_at__gt=since).exists()
@@ -278,8 +281,12 @@ def review_calendar(
     return response
 
 
+def _url(review: DesignReview, anchor: str = "") -> str:
+    return review.get_absolute_url() + anchor
+
+
 def _back(review: DesignReview, anchor: str = "") -> HttpResponse:
-    return redirect(review.get_absolute_url() + anchor)
+    return redirect(_url(review, anchor))
 
 
 @login_required
@@ -324,7 +331,10 @@ def review_invite(
 ) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     access.require(request.user, Action.RUN_MEETINGS, review.milestone)
-    username = request.POST.get("username", "").strip()
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        return refused(request, form, title="Invite a guest", back=_url(review, "#invitees"))
+    username = form.cleaned_data["username"]
     guest = User.objects.filter(username__iexact=username, is_active=True).first()
     if guest is None:
         messages.error(request, f"No one has the username “{username}”.")
@@ -342,15 +352,35 @@ def review_invite(
 
 
 def _thread_answer(
-    request: AuthenticatedRequest, review: DesignReview, kind: str, anchor: str
+    request: AuthenticatedRequest,
+    review: DesignReview,
+    kind: str,
+    anchor: str,
+    *,
+    error: str = "",
 ) -> HttpResponse:
     if request.htmx:
-        return render(
+        html = thread_html(request, review, [kind])[kind]
+        if error:  # above the thread it was swapped into, so that it is seen where it was typed
+            html = _error_html(error) + html
+        answer = render(
             request,
             "planning/includes/review_thread.html",
-            {"thread_html": thread_html(request, review, [kind])[kind], "kind": kind},
+            {"thread_html": html, "kind": kind},
         )
+        if error:
+            # The form that sent it keeps what was typed (static/js/app.js reads this).
+            answer["X-Form-Refused"] = "true"
+        return answer
     return _back(review, anchor)
+
+
+def _error_html(message: str) -> SafeString:
+    return format_html('<p class="error" role="alert">{}</p>', message)
+
+
+def _messages(form: BaseForm) -> str:
+    return " ".join(str(message) for errors in form.errors.values() for message in errors)
 
 
 @login_required
@@ -359,26 +389,38 @@ def comment_add(
     request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
 ) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            return _refused_in_thread(request, review, _messages(form))
+        return refused(request, form, title="Your comment is not saved", back=_url(review))
     parent = None
-    if request.POST.get("parent"):
-        parent = review.comments.filter(pk=request.POST["parent"]).first()
-    kind = request.POST.get("artifact_kind", "")
+    if form.cleaned_data["parent"]:
+        parent = review.comments.filter(pk=form.cleaned_data["parent"]).first()
     try:
         comment = services.add_comment(
             request.user,
             review,
-            body=request.POST.get("body", ""),
-            artifact_kind=kind,
+            body=form.cleaned_data["body"],
+            artifact_kind=form.cleaned_data["artifact_kind"],
             parent=parent,
         )
     except ValidationError as error:
         if request.htmx:
-            return HttpResponse(
-                f'<p class="error" role="alert">{" ".join(error.messages)}</p>', status=200
-            )
+            return _refused_in_thread(request, review, " ".join(error.messages))
         messages.error(request, " ".join(error.messages))
         return _back(review)
     return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
+
+
+def _refused_in_thread(
+    request: AuthenticatedRequest, review: DesignReview, message: str
+) -> HttpResponse:
+    """The thread the comment was for, with why it was refused above it (the form keeps the text)."""
+    kind = request.POST.get("artifact_kind", "")
+    if kind not in workflow.ARTIFACT_KINDS:
+        kind = ""
+    return _thread_answer(request, review, kind, "", error=message)
 
 
 def _comment(request: AuthenticatedRequest, review: DesignReview, pk: int) -> Comment:
@@ -399,11 +441,19 @@ def comment_edit(
 ) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     comment = _comment(request, review, pk)
+    anchor = f"#comment-{comment.pk}"
+    form = CommentEditForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            return _thread_answer(
+                request, review, comment.artifact_kind, anchor, error=_messages(form)
+            )
+        return refused(request, form, title="Your edit is not saved", back=_url(review, anchor))
     try:
-        services.edit_comment(request.user, comment, request.POST.get("body", ""))
+        services.edit_comment(request.user, comment, form.cleaned_data["body"])
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
+    return _thread_answer(request, review, comment.artifact_kind, anchor)
 
 
 @login_required
@@ -428,9 +478,12 @@ def verdict_set(
     request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, round: int
 ) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
+    form = VerdictForm(request.POST)
+    if not form.is_valid():
+        return refused(request, form, title="Your verdict", back=_url(review, "#verdicts"))
     try:
         services.set_verdict(
-            request.user, review, request.POST.get("verdict", ""), request.POST.get("note", "")
+            request.user, review, form.cleaned_data["verdict"], form.cleaned_data["note"]
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from config.http import AuthenticatedRequest
+from config.inputs import text_problem
 from planning import services
 from planning.exceptions import DeferralConflict
 from planning.forms import (
@@ -81,7 +82,9 @@ def unknowns_table(milestone: Milestone, params: Mapping[str, str] | None = None
     if owner == "none":
         unknowns = unknowns.filter(owner__isnull=True)
     elif owner:
-        unknowns = unknowns.filter(owner__username=owner)
+        # A username from the list; a value no one could type names no one.
+        no_one = text_problem(owner) is not None
+        unknowns = unknowns.none() if no_one else unknowns.filter(owner__username=owner)
     sort = params.get("sort", "priority")
     unknowns = unknowns.order_by(*SORTS.get(sort, SORTS["priority"]))
     rows: list[Unknown] = list(

@@ -16,10 +16,11 @@ document.addEventListener("click", (event) => {
 });
 
 // Forms marked data-reset-on-success (comments) empty themselves once htmx has
-// sent them, so the next comment starts blank.
+// sent them, so the next comment starts blank; a refused one keeps what was typed.
 document.addEventListener("htmx:afterRequest", (event) => {
   const form = event.detail.elt;
-  if (event.detail.successful && form.matches && form.matches("form[data-reset-on-success]")) {
+  const refused = event.detail.xhr && event.detail.xhr.getResponseHeader("X-Form-Refused");
+  if (event.detail.successful && !refused && form.matches && form.matches("form[data-reset-on-success]")) {
     form.reset();
   }
 });
