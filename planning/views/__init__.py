@@ -12,6 +12,7 @@ from planning.views.inbox import (
     notification_read,
     notifications_read_all,
 )
+from planning.views.insights import principal_insights, squad_insights
 from planning.views.meetings import (
     breakout,
     breakout_calendar,
@@ -100,6 +101,7 @@ __all__ = [
     "notification_read",
     "notifications_read_all",
     "packet",
+    "principal_insights",
     "project_create",
     "project_detail",
     "project_edit",
@@ -111,6 +113,7 @@ __all__ = [
     "review_open",
     "review_schedule",
     "review_updates",
+    "squad_insights",
     "story_add",
     "story_claim",
     "subtask_add",
