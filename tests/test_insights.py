@@ -10,14 +10,30 @@ the end of March counts up to the period's end and no further.
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from notifications.models import Notification
 from planning.insights import Period, Scope, read_insights
 from planning.insights.history import REMINDER_RULES
-from planning.models import DeferralRequest, DesignReview, Milestone, Unknown
+from planning.models import (
+    Activity,
+    DeferralRequest,
+    DesignReview,
+    Milestone,
+    Story,
+    Subtask,
+    Unknown,
+)
 from planning.workflow import BreakoutMode, Phase
 from squads.models import Membership
 from tests.factories import (
@@ -34,6 +50,7 @@ from tests.factories import (
     UnknownFactory,
     UserFactory,
 )
+from tests.helpers import assert_api_not_found, assert_not_found_page
 
 pytestmark = pytest.mark.django_db
 
@@ -428,3 +445,332 @@ def test_a_project_filter_counts_only_that_project(world, project):
     # Without C's unknown: 2 late of 5, 40 %.
     late = next(s for s in insights.signals if s.code == "late_unknowns")
     assert late.text == "40 % of unknowns were raised after the design review (2 of 5)."
+
+
+# Pages, CSV and API ---------------------------------------------------------------
+
+MARCH_QUERY = {"since": "2030-03-01", "until": "2030-03-31"}
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def page_url(world) -> str:
+    return reverse("planning:squad-insights", args=[world["squad"].slug])
+
+
+def api_url(world) -> str:
+    return f"/api/v1/squads/{world['squad'].slug}/insights/"
+
+
+def api_as(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+class Tables(HTMLParser):
+    """The tables of an insights page, by name: their rows as the text of each cell."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.current: str | None = None
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        if tag == "div" and (found.get("id") or "").startswith("table-"):
+            self.current = found["id"].removeprefix("table-")
+            self.tables[self.current] = []
+        elif self.current and tag == "tr":
+            self.tables[self.current].append([])
+        elif self.current and tag in ("td", "th"):
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if self.current and tag in ("td", "th") and self.cell is not None:
+            self.tables[self.current][-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "table":
+            self.current = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def page_tables(response) -> dict[str, list[list[str]]]:
+    parser = Tables()
+    parser.feed(response.content.decode())
+    return parser.tables
+
+
+def test_a_member_sees_the_squad_page_with_signals_charts_and_tables(
+    world, engineer, client_for, clock
+):
+    response = client_for(engineer).get(page_url(world), MARCH_QUERY)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "2 of the last 2 milestones went back from design review to design spec." in page
+    assert 'role="img"' in page and '<title id="chart-phase-time-title">' in page
+    shown = page_tables(response)
+    assert set(shown) == {
+        "summary", "phase-time", "phase-medians", "lead-time", "reviews", "move-backs",
+        "unknowns", "reminders", "breakout",
+    }  # fmt: skip
+    assert shown["phase-time"][0] == [
+        "Milestone", "Architecture", "Protocols", "Design spec", "Unknowns", "Design review",
+        "Kick-off", "Task breakout", "Total",
+    ]  # fmt: skip
+    # A: 2 + 1 + 4 + 2 + 5 + 1 + 3 = 18 days.
+    assert shown["phase-time"][1] == [
+        "Card Vault M1", "2.0", "1.0", "4.0", "2.0", "5.0", "1.0", "3.0", "18.0",
+    ]  # fmt: skip
+    assert ["Kick-off (late)", "1", "0"] in shown["unknowns"]
+
+
+def test_the_squad_page_links_the_insights(world, engineer, client_for):
+    page = client_for(engineer).get(world["squad"].get_absolute_url()).content.decode()
+
+    assert page_url(world) in page
+
+
+def test_outsiders_get_404_from_the_page_and_the_api(world, outsider, principal, client_for):
+    assert_not_found_page(client_for(outsider).get(page_url(world)), "Payments")
+    assert_api_not_found(api_as(outsider).get(api_url(world)), "Payments")
+    # The principal engineer is not a member: the squad's page is not theirs either.
+    assert_not_found_page(client_for(principal).get(page_url(world)), "Payments")
+
+
+def test_the_principal_engineer_sees_every_project_they_oversee(
+    world, principal, client_for, clock
+):
+    response = client_for(principal).get(reverse("planning:insights"), MARCH_QUERY)
+
+    assert response.status_code == 200
+    breakout = page_tables(response)["breakout"]
+    assert breakout[1:] == [
+        ["Engineer", "1", "3", "3", "1.0", "1"],
+        ["Meeting", "1", "2", "4", "2.0", "0"],
+    ]
+    assert "Insights" in client_for(principal).get(reverse("dashboard")).content.decode()
+
+
+def test_someone_who_oversees_nothing_is_pointed_to_their_squads(world, engineer, client_for):
+    response = client_for(engineer).get(reverse("planning:insights"))
+
+    assert response.status_code == 200
+    assert page_url(world) in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"since": "2030-04-01", "until": "2030-03-01"},
+        {"since": "2030-02-30"},
+        {"until": "soon"},
+        {"since": "0001-01-01"},
+        {"project": "987654321"},
+    ],
+)
+def test_bad_dates_and_projects_are_refused_with_400(world, engineer, client_for, query):
+    page = client_for(engineer).get(page_url(world), query)
+    api = api_as(engineer).get(api_url(world), query)
+
+    assert page.status_code == 400
+    assert 'role="alert"' in page.content.decode()
+    assert api.status_code == 400
+    assert set(api.json()) <= {"since", "until", "project", "non_field_errors"}
+
+
+def test_the_api_refuses_a_format_it_does_not_have(world, engineer):
+    answer = api_as(engineer).get(api_url(world), {"format": "xml"})
+
+    assert answer.status_code == 400
+    assert "format" in answer.json()
+
+
+def test_the_api_page_and_csv_carry_the_same_figures(world, engineer, client_for, clock):
+    shown = page_tables(client_for(engineer).get(page_url(world), MARCH_QUERY))
+    api = api_as(engineer).get(api_url(world), MARCH_QUERY).json()
+    as_csv = api_as(engineer).get(api_url(world), {**MARCH_QUERY, "format": "csv"})
+    by_header = api_as(engineer).get(api_url(world), MARCH_QUERY, HTTP_ACCEPT="text/csv")
+    page_csv = client_for(engineer).get(
+        page_url(world), {**MARCH_QUERY, "format": "csv", "table": "phase-time"}
+    )
+
+    assert as_csv["Content-Type"].startswith("text/csv")
+    assert by_header.content == as_csv.content
+    figures = list(csv.DictReader(io.StringIO(as_csv.content.decode())))
+    # Time in phase: the page's table, its CSV, the API's CSV and its JSON.
+    from_csv = list(csv.reader(io.StringIO(page_csv.content.decode())))
+    assert [[value or "—" for value in row] for row in from_csv] == shown["phase-time"]
+    for row in shown["phase-time"][1:]:
+        from_api = next(
+            t for t in api["current"]["time_in_phase"] if t["milestone"]["label"] == row[0]
+        )
+        assert [str(v) if v is not None else "—" for v in from_api["days"].values()] == row[1:-1]
+        assert str(from_api["total_days"]) == row[-1]
+    # Every cell of every table is a line of the API's CSV.
+    for name, rows in shown.items():
+        columns = rows[0]
+        for row in rows[1:]:
+            for column, value in zip(columns[1:], row[1:], strict=True):
+                line = {"table": name, "row": row[0], "column": column}
+                found = [f["value"] for f in figures if {k: f[k] for k in line} == line]
+                assert found and (found[0] or "—") == value, (line, found, value)
+    # The summary's numbers, in the API's JSON.
+    summary = {row[0]: row[1:] for row in shown["summary"][1:]}
+    now, before = api["current"], api["previous"]
+    assert summary["Design review rounds closed"] == [
+        str(now["reviews"]["rounds"]),
+        str(before["reviews"]["rounds"]),
+    ]
+    assert summary["Unknowns raised after the design review (late)"] == [
+        str(now["unknowns"]["late"]),
+        str(before["unknowns"]["late"]),
+    ]
+    assert summary["Median days to resolve an unknown"] == [
+        str(now["unknowns"]["median_days_to_resolve"]),
+        "—",
+    ]
+    assert summary["Deferrals rejected"] == [str(now["unknowns"]["deferrals_rejected"]), "0"]
+    assert summary["Escalations"] == [
+        str(now["reminders"]["escalations"]),
+        str(before["reminders"]["escalations"]),
+    ]
+    assert (
+        api["signals"][0]["text"]
+        == "2 of the last 2 milestones went back from design review to design spec."
+    )
+
+
+def test_each_table_downloads_as_csv(world, engineer, client_for, clock):
+    answer = client_for(engineer).get(
+        page_url(world), {**MARCH_QUERY, "format": "csv", "table": "reviews"}
+    )
+
+    assert answer["Content-Type"] == "text/csv; charset=utf-8"
+    assert "payments-insights-2030-03-01-2030-03-31-reviews.csv" in answer["Content-Disposition"]
+    assert list(csv.reader(io.StringIO(answer.content.decode()))) == [
+        ["Milestone", "Rounds", "Approved", "Changes requested"],
+        ["Card Vault M1", "2", "1", "1"],
+        ["Card Vault M2", "1", "0", "1"],
+    ]
+
+
+# A fixed number of queries ----------------------------------------------------------
+
+
+def grow(project, count: int) -> None:
+    """`count` milestones with A's history each, written in bulk: the data grows, not the code."""
+    lead, principal = project.tech_lead, project.principal_engineer
+    first = project.milestones.count() + 1
+    made = Milestone.objects.bulk_create(
+        Milestone(
+            project=project, number=first + i, title=f"Grown {i}", tech_lead=lead, phase=Phase.DONE
+        )
+        for i in range(count)
+    )
+    ids = [m.pk for m in made]
+    Milestone.objects.filter(pk__in=ids).update(created_at=D(0))
+    steps = [
+        (2, Phase.PROTOCOLS), (3, Phase.DESIGN_SPEC), (6, Phase.UNKNOWNS), (7, Phase.DESIGN_REVIEW),
+        (9, Phase.DESIGN_SPEC), (10, Phase.UNKNOWNS), (11, Phase.DESIGN_REVIEW), (14, Phase.KICKOFF),
+        (15, Phase.TASK_BREAKOUT), (18, Phase.DONE),
+    ]  # fmt: skip
+    rows = []
+    for m in made:
+        phase = Phase.ARCHITECTURE.value
+        for step, (_, to) in enumerate(steps):
+            back = Phase.values.index(to) < Phase.values.index(phase)
+            verb = "phase_moved_back" if back else "phase_advanced"
+            rows.append(
+                Activity(
+                    milestone=m,
+                    verb=verb,
+                    summary=f"grown {step}",
+                    data={"from_phase": phase, "to_phase": to},
+                )
+            )
+            phase = to
+    Activity.objects.bulk_create(rows)
+    for step, (day, _) in enumerate(steps):
+        Activity.objects.filter(milestone_id__in=ids, summary=f"grown {step}").update(
+            created_at=D(day)
+        )
+    unknowns = Unknown.objects.bulk_create(
+        Unknown(milestone=m, number=1, title="Grown") for m in made
+    )
+    Unknown.objects.filter(pk__in=[u.pk for u in unknowns]).update(created_at=D(1))
+    Activity.objects.bulk_create(
+        Activity(
+            milestone_id=u.milestone_id,
+            verb="unknown_resolved",
+            summary="grown resolved",
+            data={"unknown": u.pk},
+        )
+        for u in unknowns
+    )
+    Activity.objects.filter(summary="grown resolved").update(created_at=D(4))
+    DesignReview.objects.bulk_create(
+        DesignReview(
+            milestone=m,
+            round=1,
+            scheduled_for=D(8),
+            status="closed",
+            outcome="approved",
+            closed_at=D(8),
+        )
+        for m in made
+    )
+    DeferralRequest.objects.bulk_create(
+        DeferralRequest(unknown=u, requested_by=lead, reason="Later.", defer_until="M9", status="rejected",
+                        decided_by=principal, decided_at=D(3), decision_note="No.")
+        for u in unknowns
+    )  # fmt: skip
+    reminders = Notification.objects.bulk_create(
+        Notification(
+            recipient=lead,
+            kind="escalation",
+            text="Escalation",
+            dedupe_key=f"escalation:{u.pk}:{lead.pk}:1:1",
+        )
+        for u in unknowns
+    )
+    Notification.objects.filter(pk__in=[n.pk for n in reminders]).update(created_at=D(3))
+    stories = Story.objects.bulk_create(
+        Story(milestone=m, number=n, title="Grown") for m in made for n in (1, 2)
+    )
+    Subtask.objects.bulk_create(Subtask(story=s, title="Grown") for s in stories)
+
+
+def test_the_same_number_of_queries_at_5_and_at_200_milestones(project, engineer, client_for):
+    browser, api_client = client_for(engineer), api_as(engineer)
+    page_at = reverse("planning:squad-insights", args=[project.squad.slug])
+    api_at = f"/api/v1/squads/{project.squad.slug}/insights/"
+
+    def count_queries() -> tuple[int, int, int, int]:
+        with CaptureQueriesContext(connection) as figures:
+            insights = read_insights(Scope.squad(project.squad_id), MARCH, now=NOW)
+        with CaptureQueriesContext(connection) as page:
+            assert browser.get(page_at, MARCH_QUERY).status_code == 200
+        with CaptureQueriesContext(connection) as api:
+            assert api_client.get(api_at, MARCH_QUERY).status_code == 200
+        return len(insights.current.lead_times), len(figures), len(page), len(api)
+
+    grow(project, 5)
+    done_5, *at_5 = count_queries()
+    grow(project, 195)
+    done_200, *at_200 = count_queries()
+
+    assert (done_5, done_200) == (5, 200)
+    assert at_5 == at_200
+    # The figures: 7 queries. The page adds the session, the user, the squad, its projects
+    # and the navigation bar's counts; the API the squad.
+    assert at_5 == [7, 12, 8]
