@@ -774,3 +774,71 @@ def test_the_same_number_of_queries_at_5_and_at_200_milestones(project, engineer
     # The figures: 7 queries. The page adds the session, the user, the squad, its projects
     # and the navigation bar's counts; the API the squad.
     assert at_5 == [7, 12, 8]
+
+
+# What the services write is what the figures read -----------------------------------
+
+
+def test_the_figures_read_what_the_services_write(squad, project, tech_lead, engineer, principal):
+    """One milestone driven through the services, each step on its day (the clock travels)."""
+    from planning import services
+    from planning.services.reminders import write_reminders
+    from planning.workflow import ON_NEED_KINDS, ArtifactKind
+    from tests.helpers import decide_not_needed, make_ready
+
+    squad.min_review_approvals = 1
+    squad.save()
+    with time_machine.travel(D(0), tick=False) as clock:
+        made = services.create_milestone(tech_lead, project, title="Driven")
+        make_ready(made, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
+        clock.move_to(D(2))
+        made = services.advance_phase(tech_lead, made, to=Phase.PROTOCOLS)
+        make_ready(made, ArtifactKind.PROTOCOL_SPECS)
+        decide_not_needed(made, *ON_NEED_KINDS)
+        clock.move_to(D(3))
+        made = services.advance_phase(tech_lead, made, to=Phase.DESIGN_SPEC)
+        make_ready(made, ArtifactKind.DESIGN_SPEC)
+        clock.move_to(D(5))
+        made = services.advance_phase(tech_lead, made, to=Phase.UNKNOWNS)
+        first = services.add_unknown(tech_lead, made, title="Q1", priority="high", owner=engineer)
+        clock.move_to(D(6))
+        services.resolve_unknown(engineer, first, "Answered.")  # 1 day after it was raised
+        second = services.add_unknown(tech_lead, made, title="Q2", priority="low", owner=engineer)
+        deferral = services.request_deferral(tech_lead, second, reason="Later.", defer_until="M2")
+        clock.move_to(D(7))
+        services.decide_deferral(principal, deferral, decision="reject", note="Not later.")
+        made = services.advance_phase(tech_lead, made, to=Phase.DESIGN_REVIEW)
+        review = services.schedule_review(tech_lead, made, scheduled_for=D(8))
+        clock.move_to(D(8))
+        review = services.open_review(tech_lead, review)
+        services.set_verdict(engineer, review, "changes_requested", "Missing retries.")
+        services.close_review(tech_lead, review, "changes_requested")
+        clock.move_to(D(9))
+        services.move_back(tech_lead, made, to=Phase.DESIGN_SPEC, note="Retries.")
+        # Q2 untouched since D7: past the squad's 3 days, its owner is nudged.
+        clock.move_to(D(10.5))
+        write_reminders()
+
+    insights = read_insights(Scope.squad(squad.pk), MARCH, now=D(20))
+    current = insights.current
+
+    # Architecture D0 to D2, protocols D2 to D3, design spec D3 to D5 and again from D9 to
+    # "now" D20 (2 + 11), unknowns D5 to D7, design review D7 to D9.
+    assert days_by_milestone(current) == {
+        "Driven": {
+            "architecture": 2.0,
+            "protocols": 1.0,
+            "design_spec": 13.0,
+            "unknowns": 2.0,
+            "design_review": 2.0,
+        }
+    }
+    assert [(b.from_phase, b.to_phase, b.count) for b in current.move_backs] == [
+        ("design_review", "design_spec", 1)
+    ]
+    assert {p: n for p, n in current.unknowns_raised.items() if n} == {"unknowns": 2}
+    assert current.resolution_seconds == [86400.0]
+    assert current.deferrals == {"approved": 0, "rejected": 1}
+    assert [(r.rounds, r.approved, r.changes_requested) for r in current.reviews] == [(1, 0, 1)]
+    assert current.reminders["owner_nudge"] == 1
+    assert current.reminders_total == 1
