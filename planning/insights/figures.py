@@ -42,16 +42,6 @@ def _median(values: Iterable[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-@dataclass(frozen=True)
-class Stint:
-    """A stay of a milestone in one phase, from entering it to leaving it (or now)."""
-
-    milestone_id: int
-    phase: str
-    start: datetime
-    end: datetime
-
-
 @dataclass
 class PhaseTimes:
     milestone: MilestoneRow
@@ -176,40 +166,13 @@ def _in_order(milestone: MilestoneRow) -> tuple[str, int, int]:
     return (milestone.project_name, milestone.project_id, milestone.number)
 
 
-def stints(history: History) -> list[Stint]:
-    """Every stay in a phase that the moves read describe.
-
-    Each move closes a stay in the phase it left (since the move before it, or
-    the milestone's creation); a move back counts the time in the phase it
-    left, and a phase entered again after a move back gets a stay of its own.
-    The last move opens a stay that lasts until now, unless it reached done.
-    A milestone without moves is in its phase since it was created.
-    """
-    moved = {move.milestone_id for move in history.moves}
-    found = [
-        Stint(milestone.id, milestone.phase, milestone.created_at, history.now)
-        for milestone in history.milestones.values()
-        if milestone.id not in moved and milestone.phase != Phase.DONE
-    ]
-    for move in history.moves:
-        milestone = history.milestones.get(move.milestone_id)
-        if milestone is None:
-            continue
-        found.append(
-            Stint(milestone.id, move.from_phase, move.entered_at or milestone.created_at, move.at)
-        )
-        if move.next_move_at is None and move.to_phase != Phase.DONE:
-            found.append(Stint(milestone.id, move.to_phase, move.at, history.now))
-    return found
-
-
 def figures(history: History, window: Window, label: str) -> Figures:
     """The figures of one window (`label`: "current" or "previous") of the history."""
     milestones = history.milestones
     in_window = [move for move in history.moves if window.holds(move.at)]
 
     seconds: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for stint in stints(history):
+    for stint in history.stints:
         spent = window.overlap_seconds(stint.start, min(stint.end, history.now))
         if spent > 0 and stint.phase in TIMED_PHASES:
             seconds[stint.milestone_id][stint.phase] += spent

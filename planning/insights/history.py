@@ -12,11 +12,13 @@ phase it left was entered and when the phase it entered was left.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Case,
     CharField,
     Count,
@@ -31,7 +33,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Greatest, Lag, Lead, StrIndex, Substr
+from django.db.models.functions import Cast, Greatest, Lag, Lead, StrIndex, Substr
 from django.urls import reverse
 from django.utils import timezone
 
@@ -106,6 +108,16 @@ class Move:
 
 
 @dataclass(frozen=True)
+class Stint:
+    """A stay of a milestone in one phase, from entering it to leaving it (or now)."""
+
+    milestone_id: int
+    phase: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class UnknownRow:
     id: int
     milestone_id: int
@@ -147,6 +159,7 @@ class History:
     now: datetime
     milestones: dict[int, MilestoneRow] = field(default_factory=dict)
     moves: list[Move] = field(default_factory=list)
+    stints: list[Stint] = field(default_factory=list)
     unknowns: list[UnknownRow] = field(default_factory=list)
     reviews: list[ReviewCount] = field(default_factory=list)
     deferrals: list[Tally] = field(default_factory=list)
@@ -158,8 +171,21 @@ def read_history(scope: Scope, period: Period, now: datetime | None = None) -> H
     """Everything the figures of both windows need: seven queries."""
     history = History(period=period, now=now or timezone.now())
     history.milestones = milestones(scope, period)
-    history.moves = moves(scope, period)
-    history.unknowns = unknowns(scope, period)
+    history.moves, resolved = moves(scope, period)
+    history.stints = stints(history)
+    stays: dict[int, list[Stint]] = defaultdict(list)
+    for stint in history.stints:
+        stays[stint.milestone_id].append(stint)
+    history.unknowns = [
+        UnknownRow(
+            pk,
+            milestone_id,
+            created_at,
+            _phase_at(stays[milestone_id], created_at),
+            resolved.get(pk),
+        )
+        for pk, milestone_id, created_at in unknowns(scope, period)
+    ]
     history.reviews = reviews(scope, period)
     history.deferrals = deferrals(scope, period)
     history.reminders = reminders(scope, period)
@@ -206,29 +232,42 @@ def milestones(scope: Scope, period: Period) -> dict[int, MilestoneRow]:
     return {row[0]: MilestoneRow(*row) for row in rows}
 
 
-def moves(scope: Scope, period: Period) -> list[Move]:
-    """Every phase move whose phase before or after overlaps the period, with Lag and Lead.
+def moves(scope: Scope, period: Period) -> tuple[list[Move], dict[int, datetime]]:
+    """Every phase move whose phase before or after overlaps the period, with Lag and Lead;
+    and, riding along in the same query, when each unknown resolved in the period was resolved.
 
-    The window functions run over all of a milestone's moves; only then are the
-    rows outside the period dropped (Django filters window results in an outer
-    query), so the first move kept still knows when its phase was entered.
+    The window functions run over all of a milestone's moves (partitioned apart from its
+    resolutions); only then are the rows outside the period dropped (Django filters
+    window results in an outer query), so the first move kept still knows when its
+    phase was entered. Resolving leaves an `unknown_resolved` row naming the unknown.
     """
-    timeline = {"partition_by": [F("milestone_id")], "order_by": [F("created_at"), F("id")]}
+    is_move = Case(
+        When(verb__in=MOVES, then=Value(True)), default=Value(False), output_field=BooleanField()
+    )
+    timeline = {
+        "partition_by": [F("milestone_id"), is_move],
+        "order_by": [F("created_at"), F("id")],
+    }
     rows = (
-        Activity.objects.filter(scope.q("milestone"), verb__in=MOVES)
+        Activity.objects.filter(scope.q("milestone"), verb__in=[*MOVES, RESOLVED])
         .order_by()
         .annotate(
             entered_at=Window(Lag("created_at"), **timeline),
             next_move_at=Window(Lead("created_at"), **timeline),
             from_phase=KeyTextTransform("from_phase", "data"),
             to_phase=KeyTextTransform("to_phase", "data"),
+            subject=Cast(KeyTextTransform("unknown", "data"), CharField()),
         )
         .filter(
-            # The phase it left overlaps the period…
-            Q(created_at__gte=period.start)
-            & (Q(entered_at__isnull=True) | Q(entered_at__lt=period.end))
-            # …or the phase it entered, where the milestone still is.
-            | Q(next_move_at__isnull=True, created_at__lt=period.end)
+            Q(verb__in=MOVES)
+            & (
+                # The phase it left overlaps the period…
+                Q(created_at__gte=period.start)
+                & (Q(entered_at__isnull=True) | Q(entered_at__lt=period.end))
+                # …or the phase it entered, where the milestone still is.
+                | Q(next_move_at__isnull=True, created_at__lt=period.end)
+            )
+            | Q(verb=RESOLVED, created_at__gte=period.start, created_at__lt=period.end)
         )
         .values_list(
             "milestone_id",
@@ -238,54 +277,68 @@ def moves(scope: Scope, period: Period) -> list[Move]:
             "to_phase",
             "entered_at",
             "next_move_at",
+            "subject",
         )
     )
-    # Services write only known phases; anything else (a hand-edited row) is left out.
-    return [Move(*row) for row in rows if row[3] in PHASES and row[4] in PHASES]
+    found, resolved = [], {}
+    for *move, subject in rows:
+        if move[2] == RESOLVED:
+            if subject and subject.isdigit():
+                resolved[int(subject)] = max(move[1], resolved.get(int(subject), move[1]))
+        # Services write only known phases; anything else (a hand-edited row) is left out.
+        elif move[3] in PHASES and move[4] in PHASES:
+            found.append(Move(*move))
+    return found, resolved
 
 
-def unknowns(scope: Scope, period: Period) -> list[UnknownRow]:
-    """Unknowns added or resolved in the period, with the phase their milestone was in when added.
+def stints(history: History) -> list[Stint]:
+    """Every stay in a phase that the moves read describe.
 
-    Resolving leaves an `unknown_resolved` Activity row naming the unknown in
-    its data; its time is when the unknown was resolved.
+    Each move closes a stay in the phase it left (since the move before it, or
+    the milestone's creation); a move back counts the time in the phase it
+    left, and a phase entered again after a move back gets a stay of its own.
+    The last move opens a stay that lasts until now (in done too, which counts
+    no time but says where an unknown added then was raised). A milestone
+    without moves is in its phase since it was created.
     """
-    named_unknown = Cast(KeyTextTransform("unknown", "data"), CharField())
+    moved = {move.milestone_id for move in history.moves}
+    found = [
+        Stint(milestone.id, milestone.phase, milestone.created_at, history.now)
+        for milestone in history.milestones.values()
+        if milestone.id not in moved
+    ]
+    for move in history.moves:
+        milestone = history.milestones.get(move.milestone_id)
+        if milestone is None:
+            continue
+        found.append(
+            Stint(milestone.id, move.from_phase, move.entered_at or milestone.created_at, move.at)
+        )
+        if move.next_move_at is None:
+            found.append(Stint(milestone.id, move.to_phase, move.at, history.now))
+    return found
+
+
+def _phase_at(stays: list[Stint], moment: datetime) -> str:
+    """A milestone's phase at `moment`, from its stays (a phase entered at that moment counts)."""
+    for stint in stays:
+        if stint.start <= moment < stint.end:
+            return stint.phase
+    return Phase.ARCHITECTURE.value
+
+
+def unknowns(scope: Scope, period: Period) -> list[tuple[int, int, datetime]]:
+    """Unknowns added in the period, or resolved in it (their `unknown_resolved` row says so)."""
     resolved_in_period = Activity.objects.filter(
         scope.q("milestone"), _within("created_at", period), verb=RESOLVED
-    ).values(subject=named_unknown)
-    phase_then = (
-        Activity.objects.filter(
-            milestone_id=OuterRef("milestone_id"),
-            verb__in=MOVES,
-            created_at__lte=OuterRef("created_at"),
-        )
-        .order_by("-created_at", "-id")
-        .values(phase=KeyTextTransform("to_phase", "data"))[:1]
-    )
-    resolved_at = (
-        Activity.objects.filter(
-            milestone_id=OuterRef("milestone_id"), verb=RESOLVED, created_at__lt=period.end
-        )
-        .annotate(subject=named_unknown)
-        .filter(subject=Cast(OuterRef("pk"), CharField()))
-        .order_by("-created_at", "-id")
-        .values("created_at")[:1]
-    )
-    rows = (
+    ).values(subject=Cast(KeyTextTransform("unknown", "data"), CharField()))
+    return list(
         Unknown.objects.filter(scope.q("milestone"))
         .annotate(key=Cast("pk", CharField()))
         .filter(_within("created_at", period) | Q(key__in=resolved_in_period))
         .order_by()
-        .annotate(
-            phase_then=Coalesce(
-                Subquery(phase_then), Value(Phase.ARCHITECTURE.value), output_field=CharField()
-            ),
-            resolved_at=Subquery(resolved_at),
-        )
-        .values_list("id", "milestone_id", "created_at", "phase_then", "resolved_at")
+        .values_list("id", "milestone_id", "created_at")
     )
-    return [UnknownRow(*row) for row in rows]
 
 
 def reviews(scope: Scope, period: Period) -> list[ReviewCount]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -26,11 +27,11 @@ class Window:
     def days(self) -> int:
         return (self.until - self.since).days + 1
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         return timezone.make_aware(datetime.combine(self.since, time.min))
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return timezone.make_aware(datetime.combine(self.until + timedelta(days=1), time.min))
 
