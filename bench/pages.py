@@ -239,7 +239,7 @@ def build_insights(lead, engineers, *, milestones: int, activities: int) -> str:
         for u in last
     )  # fmt: skip
     reminders = Notification.objects.bulk_create(
-        Notification(recipient_id=u.owner_id, kind="owner_nudge", text="Nudge.", email="none",
+        Notification(recipient_id=u.owner_id or lead.pk, kind="owner_nudge", text="Nudge.", email="none",
                      dedupe_key=f"owner_nudge:{u.pk}:{u.owner_id}:1:{cycle}")
         for u in last
         for cycle in (1, 2)

@@ -155,7 +155,7 @@ class Past:
 
     def __init__(self, cast: Cast, project: Project) -> None:
         self.cast, self.project = cast, project
-        self.rows: dict[type[models.Model], list[models.Model]] = defaultdict(list)
+        self.rows: dict[type[models.Model], list[Any]] = defaultdict(list)
         self.times: dict[type[models.Model], list[tuple[models.Model, dict[str, datetime]]]] = (
             defaultdict(list)
         )
@@ -538,9 +538,9 @@ class Past:
     # Writing ------------------------------------------------------------------------
 
     def write(self) -> None:
-        for model in (Milestone, Artifact, ArtifactRevision, Unknown, DeferralRequest, DesignReview, Verdict,
-                      KickoffMeeting, Concern, BreakoutSession, Story, Subtask):  # fmt: skip
-            model._default_manager.bulk_create(self.rows[model], batch_size=500)
+        # In the order their foreign keys need: each row's parents have their ids first.
+        for kind in INSERTION_ORDER:
+            kind._default_manager.bulk_create(self.rows[kind], batch_size=500)
         BreakoutSession.attendees.through._default_manager.bulk_create(
             BreakoutSession.attendees.through(breakoutsession_id=session.pk, user_id=person.pk)
             for session, person in self.attendees
@@ -554,14 +554,20 @@ class Past:
             message.link = unknown.get_absolute_url()
         Notification.objects.bulk_create(self.rows[Notification], batch_size=500)
         # The database stamped the times of insertion; put back those of the story.
-        for model, stamped in self.times.items():
+        for kind, stamped in self.times.items():
             names = sorted({name for _, times in stamped for name in times})
             for row, times in stamped:
                 for name, moment in times.items():
                     setattr(row, name, moment)
             for name in names:
                 rows = [row for row, times in stamped if name in times]
-                model._default_manager.bulk_update(rows, [name], batch_size=500)
+                kind._default_manager.bulk_update(rows, [name], batch_size=500)
+
+
+INSERTION_ORDER: tuple[type[models.Model], ...] = (
+    Milestone, Artifact, ArtifactRevision, Unknown, DeferralRequest, DesignReview, Verdict,
+    KickoffMeeting, Concern, BreakoutSession, Story, Subtask,
+)  # fmt: skip
 
 
 def play(cast: Cast, project: Project, scripts: list[Script]) -> list[Milestone]:

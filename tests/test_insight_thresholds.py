@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def milestone(number: int, mode: str = "engineer") -> MilestoneRow:
 
 def figures(**given) -> Figures:
     """Figures of a window where nothing happened, but for what is given."""
-    blank = {
+    blank: dict[str, Any] = {
         "window": PERIOD.current,
         "phase_times": [],
         "median_seconds": dict.fromkeys(TIMED_PHASES),

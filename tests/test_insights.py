@@ -14,6 +14,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
+from typing import cast
 
 import pytest
 import time_machine
@@ -71,7 +72,10 @@ def stamp(row, **times: datetime) -> None:
 
 
 def milestone(project, created: float, title: str = "") -> Milestone:
-    made = MilestoneFactory(project=project, title=title or f"Milestone created on day {created}")
+    made = cast(
+        Milestone,
+        MilestoneFactory(project=project, title=title or f"Milestone created on day {created}"),
+    )
     stamp(made, created_at=D(created))
     return made
 
@@ -96,9 +100,12 @@ def moves(made: Milestone, *steps: tuple[float, str]) -> None:
 
 
 def unknown(made: Milestone, created: float, resolved: float | None = None) -> Unknown:
-    added = UnknownFactory(
-        milestone=made,
-        status=Unknown.Status.RESOLVED if resolved is not None else Unknown.Status.OPEN,
+    added = cast(
+        Unknown,
+        UnknownFactory(
+            milestone=made,
+            status=Unknown.Status.RESOLVED if resolved is not None else Unknown.Status.OPEN,
+        ),
     )
     stamp(added, created_at=D(created))
     if resolved is not None:
@@ -108,7 +115,9 @@ def unknown(made: Milestone, created: float, resolved: float | None = None) -> U
 
 
 def deferral(of: Unknown, status: str, decided: float, *, decider=True) -> DeferralRequest:
-    made = DeferralRequestFactory(unknown=of, status=status, decided_at=D(decided))
+    made = cast(
+        DeferralRequest, DeferralRequestFactory(unknown=of, status=status, decided_at=D(decided))
+    )
     if not decider:
         # Withdrawn when its unknown was resolved: closed, but decided by nobody.
         DeferralRequest.objects.filter(pk=made.pk).update(decided_by=None)
@@ -116,17 +125,23 @@ def deferral(of: Unknown, status: str, decided: float, *, decider=True) -> Defer
 
 
 def review(made: Milestone, closed: float, outcome: str) -> DesignReview:
-    return DesignReviewFactory(
-        milestone=made, status=DesignReview.Status.CLOSED, outcome=outcome, closed_at=D(closed)
+    return cast(
+        DesignReview,
+        DesignReviewFactory(
+            milestone=made, status=DesignReview.Status.CLOSED, outcome=outcome, closed_at=D(closed)
+        ),
     )
 
 
 def reminder(rule: str, subject_id: int, sent: float, recipient, cycle: int = 1) -> Notification:
     """A reminder named as the sweep names them: rule, object, recipient, cycle."""
-    made = NotificationFactory(
-        recipient=recipient,
-        kind=rule,
-        dedupe_key=f"{rule}:{subject_id}:{recipient.pk}:1700000000:{cycle}",
+    made = cast(
+        Notification,
+        NotificationFactory(
+            recipient=recipient,
+            kind=rule,
+            dedupe_key=f"{rule}:{subject_id}:{recipient.pk}:1700000000:{cycle}",
+        ),
     )
     stamp(made, created_at=D(sent))
     return made

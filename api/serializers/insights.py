@@ -58,7 +58,8 @@ class MilestoneRefSerializer(serializers.Serializer):
     project = serializers.IntegerField()
     number = serializers.IntegerField()
     title = serializers.CharField()
-    label = serializers.CharField(
+    # A Serializer takes its fields out of the class, so `label` does not shadow Field.label.
+    label = serializers.CharField(  # type: ignore[assignment]
         help_text="Project name and milestone number, e.g. “Card Vault M3”."
     )
     url = serializers.CharField(help_text="The milestone's page.")

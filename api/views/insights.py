@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.schema import answers
@@ -17,6 +21,9 @@ from planning.insights import Scope, read_insights
 from planning.insights.tables import long_csv, tables
 from squads import access
 
+if TYPE_CHECKING:
+    from accounts.models import User
+
 
 class CsvRenderer(BaseRenderer):
     """Lets a client ask for `text/csv`; errors still go out as JSON text."""
@@ -25,14 +32,21 @@ class CsvRenderer(BaseRenderer):
     format = "csv"
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         return JSONRenderer().render(data)
 
 
 class FormatNegotiation(DefaultContentNegotiation):
     """`?format=` names json or csv; anything else is invalid input (400), not a missing page."""
 
-    def filter_renderers(self, renderers, format):
+    def filter_renderers(
+        self, renderers: Iterable[BaseRenderer], format: str
+    ) -> list[BaseRenderer]:
         chosen = [renderer for renderer in renderers if renderer.format == format]
         if not chosen:
             names = " or ".join(renderer.format for renderer in renderers)
@@ -66,8 +80,9 @@ class SquadInsights(ApiView):
             404,
         ),
     )
-    def get(self, request, slug: str):
-        squad = access.get_squad_for(request.user, slug)
+    def get(self, request: Request, slug: str) -> HttpResponse:
+        # IsAuthenticated let only a signed-in user this far.
+        squad = access.get_squad_for(cast("User", request.user), slug)
         asked = valid(InsightsQuerySerializer, request.query_params)
         project_id = asked.get("project")
         if project_id is not None and not squad.projects.filter(pk=project_id).exists():

@@ -226,9 +226,9 @@ def lead_time(insights: Insights) -> Chart:
 
 
 def reviews(insights: Insights) -> Chart:
-    rows = []
+    rows: list[tuple[str, list[BarSpec]]] = []
     for r in insights.current.reviews:
-        pieces = [
+        pieces: list[Piece] = [
             (r.approved, "outcome-approved", f"{r.milestone.label}: {r.approved} approved"),
             (
                 r.changes_requested,
@@ -256,7 +256,7 @@ def reviews(insights: Insights) -> Chart:
 
 def unknowns(insights: Insights) -> Chart:
     now, before = insights.current.unknowns_raised, insights.previous.unknowns_raised
-    rows = []
+    rows: list[tuple[str, list[BarSpec]]] = []
     for p in PHASES:
         label = Phase(p).label + (" (late)" if p in LATE_PHASES else "")
         bars = _two_periods(label, now.get(p, 0), before.get(p, 0), "")
@@ -276,7 +276,7 @@ def unknowns(insights: Insights) -> Chart:
 
 def reminders(insights: Insights) -> Chart:
     now, before = insights.current.reminders, insights.previous.reminders
-    rows = [
+    rows: list[tuple[str, list[BarSpec]]] = [
         (label, _two_periods(label, now[rule], before[rule], ""))
         for rule in now
         for label in [Notification.Kind(rule).label]

@@ -41,7 +41,7 @@ class PeriodForm(forms.Form):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not self.errors:
             try:
                 data["period"] = period_between(data.get("since"), data.get("until"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import (
     BigIntegerField,
@@ -244,7 +245,7 @@ def moves(scope: Scope, period: Period) -> tuple[list[Move], dict[int, datetime]
     is_move = Case(
         When(verb__in=MOVES, then=Value(True)), default=Value(False), output_field=BooleanField()
     )
-    timeline = {
+    timeline: dict[str, Any] = {
         "partition_by": [F("milestone_id"), is_move],
         "order_by": [F("created_at"), F("id")],
     }
@@ -280,7 +281,8 @@ def moves(scope: Scope, period: Period) -> tuple[list[Move], dict[int, datetime]
             "subject",
         )
     )
-    found, resolved = [], {}
+    found: list[Move] = []
+    resolved: dict[int, datetime] = {}
     for *move, subject in rows:
         if move[2] == RESOLVED:
             if subject and subject.isdigit():

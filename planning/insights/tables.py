@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.utils.html import conditional_escape, format_html, format_html_join
@@ -41,7 +42,7 @@ class Cell:
         elif self.value is None:
             content = mark_safe('<span class="muted" aria-label="none">—</span>')
         else:
-            content = conditional_escape(self.value)
+            content = conditional_escape(str(self.value))
         if self.note:
             note = '<span class="visually-hidden">(</span>{}<span class="visually-hidden">)</span>'
             return format_html(
@@ -118,7 +119,7 @@ def _label(phase: str) -> str:
 def summary(insights: Insights) -> Table:
     now, before = insights.current, insights.previous
 
-    def row(name: str, of) -> list[Cell]:
+    def row(name: str, of: Callable[[Figures], Value]) -> list[Cell]:
         return [Cell(name), Cell(of(now)), Cell(of(before))]
 
     def per_story(f: Figures) -> float | None:

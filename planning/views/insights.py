@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -25,6 +26,9 @@ from planning.insights.period import PRESETS
 from planning.insights.tables import Table, long_csv, tables
 from planning.models import Project
 from squads import access
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ SECTIONS = [
 @login_required
 @require_GET
 def squad_insights(request: HttpRequest, squad_slug: str) -> HttpResponse:
-    squad = access.get_squad_for(request.user, squad_slug)
+    squad = access.get_squad_for(_user(request), squad_slug)
     projects = list(squad.projects.order_by("name"))
     for project in projects:
         project.squad = squad
@@ -77,15 +81,14 @@ def squad_insights(request: HttpRequest, squad_slug: str) -> HttpResponse:
 @login_required
 @require_GET
 def principal_insights(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
     projects = list(
-        access.overseen_projects_for(request.user)
-        .select_related("squad")
-        .order_by("squad__name", "name")
+        access.overseen_projects_for(user).select_related("squad").order_by("squad__name", "name")
     )
     if not projects:
-        squads = access.squads_for(request.user).order_by("name")
+        squads = access.squads_for(user).order_by("name")
         return render(request, "planning/insights_none.html", {"squads": squads})
-    user_id = request.user.pk
+    user_id = user.pk
     return _page(
         request,
         projects,
@@ -121,7 +124,7 @@ def _page(
         if asked["table"]:
             return _csv(every_table[asked["table"]].as_csv(), f"{name}-{asked['table']}.csv")
         return _csv(long_csv(every_table), f"{name}.csv")
-    query = {"since": period.current.since, "until": period.current.until}
+    query: dict[str, object] = {"since": period.current.since, "until": period.current.until}
     if project is not None:
         query["project"] = project.pk
     drawn = charts(insights)
@@ -158,6 +161,11 @@ def _page(
         ],
     }
     return render(request, "planning/insights.html", context)
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (every view here is login_required)."""
+    return cast("User", request.user)
 
 
 def _csv(body: str, filename: str) -> HttpResponse:
