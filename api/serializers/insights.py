@@ -35,25 +35,31 @@ class InsightsQuerySerializer(serializers.Serializer):
         return attrs
 
 
-def _per_phase(phases: list[str], field: type[serializers.Field], **options: Any) -> type:
+def _per_phase(
+    name: str, phases: list[str], field: type[serializers.Field], **options: Any
+) -> type:
     """A serializer with one field per phase, so that the schema names every phase."""
     return type(
-        f"Per{field.__name__.removesuffix('Field')}Phase",
+        name,
         (serializers.Serializer,),
         {phase: field(**options) for phase in phases},
     )
 
 
-DaysPerPhaseSerializer = _per_phase(TIMED_PHASES, serializers.FloatField, allow_null=True)
-CountPerPhaseSerializer = _per_phase(PHASES, serializers.IntegerField)
-CountPerRuleSerializer = type(
-    "CountPerRuleSerializer",
+InsightDaysPerPhaseSerializer = _per_phase(
+    "InsightDaysPerPhaseSerializer", TIMED_PHASES, serializers.FloatField, allow_null=True
+)
+InsightCountPerPhaseSerializer = _per_phase(
+    "InsightCountPerPhaseSerializer", PHASES, serializers.IntegerField
+)
+InsightCountPerRuleSerializer = type(
+    "InsightCountPerRuleSerializer",
     (serializers.Serializer,),
     {rule: serializers.IntegerField() for rule in REMINDER_RULES},
 )
 
 
-class MilestoneRefSerializer(serializers.Serializer):
+class InsightMilestoneRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     project = serializers.IntegerField()
     number = serializers.IntegerField()
@@ -65,67 +71,72 @@ class MilestoneRefSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="The milestone's page.")
 
 
-class WindowSerializer(serializers.Serializer):
+class InsightWindowSerializer(serializers.Serializer):
     since = serializers.DateField()
     until = serializers.DateField()
     days = serializers.IntegerField()
 
 
-class PhaseTimesSerializer(serializers.Serializer):
-    milestone = MilestoneRefSerializer()
-    days = DaysPerPhaseSerializer(help_text="Days in each phase within the period (null: none).")
+class InsightPhaseTimesSerializer(serializers.Serializer):
+    milestone = InsightMilestoneRefSerializer()
+    days = InsightDaysPerPhaseSerializer(
+        help_text="Days in each phase within the period (null: none)."
+    )
     total_days = serializers.FloatField()
 
 
-class LeadTimeSerializer(serializers.Serializer):
-    milestone = MilestoneRefSerializer()
+class InsightLeadTimeSerializer(serializers.Serializer):
+    milestone = InsightMilestoneRefSerializer()
     done_on = serializers.DateField()
     days = serializers.FloatField()
 
 
-class LeadTimesSerializer(serializers.Serializer):
+class InsightLeadTimesSerializer(serializers.Serializer):
     median_days = serializers.FloatField(allow_null=True)
-    milestones = LeadTimeSerializer(many=True)
+    milestones = InsightLeadTimeSerializer(many=True)
 
 
-class ReviewRoundsSerializer(serializers.Serializer):
-    milestone = MilestoneRefSerializer()
+class InsightReviewRoundsSerializer(serializers.Serializer):
+    milestone = InsightMilestoneRefSerializer()
     rounds = serializers.IntegerField()
     approved = serializers.IntegerField()
     changes_requested = serializers.IntegerField()
 
 
-class ReviewsSerializer(serializers.Serializer):
+class InsightReviewsSerializer(serializers.Serializer):
     rounds = serializers.IntegerField()
     approved = serializers.IntegerField()
     changes_requested = serializers.IntegerField()
-    milestones = ReviewRoundsSerializer(many=True)
+    milestones = InsightReviewRoundsSerializer(many=True)
 
 
-class MoveBackSerializer(serializers.Serializer):
-    from_phase = serializers.ChoiceField(choices=PHASES)
-    to_phase = serializers.ChoiceField(choices=PHASES)
+class InsightMoveBackSerializer(serializers.Serializer):
+    # Phases as the milestones' `phase` names them (one enum in the schema is enough).
+    from_phase = serializers.CharField()
+    to_phase = serializers.CharField()
     count = serializers.IntegerField()
-    milestones = MilestoneRefSerializer(many=True)
+    milestones = InsightMilestoneRefSerializer(many=True)
 
 
-class UnknownsSerializer(serializers.Serializer):
+class InsightUnknownsSerializer(serializers.Serializer):
     raised = serializers.IntegerField()
     late = serializers.IntegerField(help_text="Raised after the design review.")
-    by_phase = CountPerPhaseSerializer(help_text="Raised, by the milestone's phase at the time.")
+    by_phase = InsightCountPerPhaseSerializer(
+        help_text="Raised, by the milestone's phase at the time."
+    )
     resolved = serializers.IntegerField()
     median_days_to_resolve = serializers.FloatField(allow_null=True)
     deferrals_approved = serializers.IntegerField()
     deferrals_rejected = serializers.IntegerField()
 
 
-class RemindersSerializer(serializers.Serializer):
-    by_rule = CountPerRuleSerializer()
+class InsightRemindersSerializer(serializers.Serializer):
+    by_rule = InsightCountPerRuleSerializer()
     total = serializers.IntegerField()
     escalations = serializers.IntegerField()
 
 
-class BreakoutSerializer(serializers.Serializer):
+class InsightBreakoutSerializer(serializers.Serializer):
     mode = serializers.CharField()
     milestones = serializers.IntegerField(help_text="Milestones that reached done.")
     stories = serializers.IntegerField()
@@ -134,26 +145,26 @@ class BreakoutSerializer(serializers.Serializer):
     stories_without_subtasks = serializers.IntegerField()
 
 
-class FiguresSerializer(serializers.Serializer):
-    window = WindowSerializer()
+class InsightFiguresSerializer(serializers.Serializer):
+    window = InsightWindowSerializer()
     milestones = serializers.IntegerField(help_text="Milestones in progress or done.")
-    time_in_phase = PhaseTimesSerializer(many=True)
-    median_days_in_phase = DaysPerPhaseSerializer()
-    lead_time = LeadTimesSerializer()
-    reviews = ReviewsSerializer()
-    move_backs = MoveBackSerializer(many=True)
-    unknowns = UnknownsSerializer()
-    reminders = RemindersSerializer()
-    breakout = BreakoutSerializer(many=True)
+    time_in_phase = InsightPhaseTimesSerializer(many=True)
+    median_days_in_phase = InsightDaysPerPhaseSerializer()
+    lead_time = InsightLeadTimesSerializer()
+    reviews = InsightReviewsSerializer()
+    move_backs = InsightMoveBackSerializer(many=True)
+    unknowns = InsightUnknownsSerializer()
+    reminders = InsightRemindersSerializer()
+    breakout = InsightBreakoutSerializer(many=True)
 
 
-class SignalSerializer(serializers.Serializer):
+class InsightSignalSerializer(serializers.Serializer):
     code = serializers.CharField()
     text = serializers.CharField()
-    milestones = MilestoneRefSerializer(many=True)
+    milestones = InsightMilestoneRefSerializer(many=True)
 
 
-class ThresholdSerializer(serializers.Serializer):
+class InsightThresholdSerializer(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.FloatField()
     meaning = serializers.CharField()
@@ -162,10 +173,10 @@ class ThresholdSerializer(serializers.Serializer):
 class InsightsSerializer(serializers.Serializer):
     squad = serializers.CharField()
     project = serializers.IntegerField(allow_null=True)
-    current = FiguresSerializer(help_text="The period asked for.")
-    previous = FiguresSerializer(help_text="The period of the same length just before it.")
-    signals = SignalSerializer(many=True)
-    thresholds = ThresholdSerializer(many=True)
+    current = InsightFiguresSerializer(help_text="The period asked for.")
+    previous = InsightFiguresSerializer(help_text="The period of the same length just before it.")
+    signals = InsightSignalSerializer(many=True)
+    thresholds = InsightThresholdSerializer(many=True)
 
 
 def _milestone(milestone: MilestoneRow) -> dict[str, Any]:
