@@ -1,8 +1,9 @@
 """What an insights page reads: a fixed number of set-based queries, whatever the data size.
 
-Each function is one query over the scope's rows in both windows of the period
-(the chosen one and the one before it); `figures` turns their rows into the
-figures of each window. Nothing here loops over milestones issuing queries.
+Each reading function is one query over the scope's rows in both windows of
+the period (the chosen one and the one before it); `figures` turns their rows
+into the figures of each window. Nothing here loops over milestones issuing
+queries.
 
 The time a milestone spends in a phase comes from its phase moves: each move's
 `Activity` row carries `from_phase` and `to_phase`, and the window functions
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.db.models import (
@@ -81,7 +83,7 @@ class MilestoneRow:
     def label(self) -> str:
         return f"{self.project_name} M{self.number}"
 
-    @property
+    @cached_property
     def url(self) -> str:
         return reverse(
             "planning:milestone-detail",
