@@ -13,6 +13,7 @@ v1: list[URLPattern | URLResolver] = [
     path("", include("api.routes.reviews")),
     path("", include("api.routes.kickoff")),
     path("", include("api.routes.breakout")),
+    path("", include("api.routes.insights")),
 ]
 
 urlpatterns = [

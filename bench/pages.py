@@ -2,8 +2,9 @@
 
 The data set: a milestone with 7 artifacts (with diagrams), 60 unknowns, 30
 stories of 4 sub-tasks, 300 activity rows, and a design review with 200
-comments; 200 unknowns on another milestone for the API list. Query counts
-are measured in process at 10% and 100% of it.
+comments; 200 unknowns on another milestone for the API list; and for the
+insights page a squad of 200 milestones with 50,000 activity rows. Query
+counts are measured in process at 10% and 100% of it.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ def build(scale: float) -> dict:
         Unknown(milestone=listing, number=i + 1, title=f"Listed {i}", owner=engineers[i % 4])
         for i in range(n(200))
     )
+    insights = build_insights(lead, engineers, milestones=n(200), activities=n(50_000))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     pages = {
@@ -138,8 +140,138 @@ def build(scale: float) -> dict:
         "milestone page": milestone.get_absolute_url(),
         "review page": review.get_absolute_url(),
         "API list of unknowns": f"/api/v1/milestones/{listing.pk}/unknowns/?page_size=200",
+        "insights page": insights,
     }
     return {"user": lead, "pages": {k: v for k, v in pages.items() if _routed(v)}}
+
+
+# Each milestone's way through the phases: (days after its creation, phase moved to).
+INSIGHT_MOVES = [
+    (2, "protocols"), (3, "design_spec"), (6, "unknowns"), (7, "design_review"),
+    (8.5, "design_spec"), (10, "unknowns"), (11, "design_review"), (14, "kickoff"),
+    (15, "task_breakout"), (18, "done"),
+]  # fmt: skip
+
+
+def build_insights(lead, engineers, *, milestones: int, activities: int) -> str:
+    """A squad of `milestones` milestones begun over the last 180 days, `activities` Activity
+    rows in all, and the rows the insights count; returns the path of its insights page.
+
+    Each milestone has its phase moves so far (one in two goes back from design review
+    once), five unknowns raised and three resolved, a deferral decided, a review round,
+    two reminders, stories with sub-tasks once done, and notes making up the rest.
+    """
+    from notifications.models import Notification
+    from planning.models import (
+        Activity,
+        DeferralRequest,
+        DesignReview,
+        Milestone,
+        Project,
+        Story,
+        Subtask,
+        Unknown,
+    )
+    from squads.models import Membership, Squad
+
+    squad = Squad.objects.create(name="Bench insights", slug="bench-insights")
+    Membership.objects.create(squad=squad, user=lead, role="tech_lead")
+    project = Project.objects.create(squad=squad, name="Insights", slug="insights", tech_lead=lead)
+    now = timezone.now()
+    begun = [now - timedelta(days=180 - i * 178 / milestones) for i in range(milestones)]
+    rows = Milestone.objects.bulk_create(
+        Milestone(project=project, number=i + 1, title=f"Milestone {i}", tech_lead=lead)
+        for i in range(milestones)
+    )
+    # Activity rows as (milestone, verb, data, days after the milestone began).
+    log: list[tuple] = []
+    reviews, stories, with_unknowns = [], [], []
+    for i, milestone in enumerate(rows):
+        milestone.created_at = begun[i]
+        moves = [(day, to) for day, to in INSIGHT_MOVES if begun[i] + timedelta(days=day) < now]
+        if i % 2:  # no move back: without the return to design spec and the second passage
+            moves = [(day, to) for day, to in moves if day not in (8.5, 10, 11)]
+        phase = "architecture"
+        for day, to in moves:
+            verb = (
+                "phase_moved_back"
+                if to == "design_spec" and phase == "design_review"
+                else "phase_advanced"
+            )
+            log.append((milestone, verb, {"from_phase": phase, "to_phase": to}, day))
+            phase = to
+        milestone.phase = phase
+        if phase in ("kickoff", "task_breakout", "done"):
+            closed = begun[i] + timedelta(days=13)
+            reviews.append(DesignReview(milestone=milestone, round=1, scheduled_for=closed,
+                                        status="closed", outcome="approved", closed_at=closed))  # fmt: skip
+            with_unknowns.append(milestone)
+        if phase == "done":
+            stories += [
+                Story(milestone=milestone, number=k + 1, title=f"Story {k}") for k in range(3)
+            ]
+    Milestone.objects.bulk_update(rows, ["created_at", "phase"])
+    DesignReview.objects.bulk_create(reviews)
+    Subtask.objects.bulk_create(
+        Subtask(story=story, title=f"Sub-task {j}")
+        for story in Story.objects.bulk_create(stories)
+        for j in range(2)
+    )
+    unknowns = Unknown.objects.bulk_create(
+        Unknown(milestone=milestone, number=k + 1, title=f"Unknown {k}", owner=engineers[k % 4],
+                status="resolved" if k < 3 else "open", resolution="Yes." if k < 3 else "")
+        for milestone in with_unknowns
+        for k in range(5)
+    )  # fmt: skip
+    for unknown in unknowns:
+        unknown.created_at = unknown.milestone.created_at + timedelta(
+            days=6.5 + unknown.number / 10
+        )
+        day = 6.5 + unknown.number / 10
+        log.append((unknown.milestone, "unknown_added", {"unknown": unknown.pk}, day))
+        if unknown.status == "resolved":
+            log.append((unknown.milestone, "unknown_resolved", {"unknown": unknown.pk}, day + 1.5))
+    Unknown.objects.bulk_update(unknowns, ["created_at"])
+    last = [u for u in unknowns if u.number == 5]
+    DeferralRequest.objects.bulk_create(
+        DeferralRequest(unknown=u, requested_by=lead, reason="Later.", defer_until="M9",
+                        status=("approved", "rejected")[u.pk % 2], decided_by=engineers[0],
+                        decided_at=u.created_at + timedelta(hours=12), decision_note="Noted.")
+        for u in last
+    )  # fmt: skip
+    reminders = Notification.objects.bulk_create(
+        Notification(recipient_id=u.owner_id or lead.pk, kind="owner_nudge", text="Nudge.", email="none",
+                     dedupe_key=f"owner_nudge:{u.pk}:{u.owner_id}:1:{cycle}")
+        for u in last
+        for cycle in (1, 2)
+    )  # fmt: skip
+    for reminder, u in zip(reminders, [u for u in last for _ in (1, 2)], strict=True):
+        reminder.created_at = u.created_at + timedelta(days=3)
+    Notification.objects.bulk_update(reminders, ["created_at"])
+    # Notes make up the rest: a timeline holds far more than phase moves.
+    per_milestone = activities // milestones
+    counted: dict[int, int] = {}
+    for milestone, *_ in log:
+        counted[milestone.pk] = counted.get(milestone.pk, 0) + 1
+    for i, milestone in enumerate(rows):
+        span = min(20.0, (now - begun[i]).total_seconds() / 86400)
+        missing = max(0, per_milestone - counted.get(milestone.pk, 0))
+        log += [(milestone, "note", {}, span * k / max(missing, 1)) for k in range(missing)]
+    made = Activity.objects.bulk_create(
+        (Activity(milestone=m, actor=lead, verb=verb, summary=verb, data=data) for m, verb, data, _ in log),
+        batch_size=5000,
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        # The database stamped them now; each gets its day, in one statement.
+        cursor.execute(
+            "UPDATE planning_activity a SET created_at = v.at"
+            " FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) WHERE a.id = v.id",
+            [
+                [activity.pk for activity in made],
+                [milestone.created_at + timedelta(days=day) for milestone, _, _, day in log],
+            ],
+        )
+    return f"/squads/{squad.slug}/insights/"
 
 
 def _routed(path: str) -> bool:

@@ -72,11 +72,13 @@ urlpatterns = [
     path("approvals/", views.approvals, name="approvals"),
     path("deferrals/<id:pk>/decide/", views.deferral_decide, name="deferral-decide"),
     path("diagrams/frame/", views.diagram_frame, name="diagram-frame"),
+    path("insights/", views.principal_insights, name="insights"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.notifications_read_all, name="inbox-read-all"),
     path("inbox/<id:pk>/", views.notification_open, name="notification-open"),
     path("inbox/<id:pk>/read/", views.notification_read, name="notification-read"),
     path("squads/<slug:squad_slug>/projects/new/", views.project_create, name="project-create"),
     path("squads/<slug:squad_slug>/webhooks/", views.webhook_log, name="webhook-log"),
+    path("squads/<slug:squad_slug>/insights/", views.squad_insights, name="squad-insights"),
     path("squads/<slug:squad_slug>/projects/<slug:project_slug>/", include(project_patterns)),
 ]

@@ -101,6 +101,15 @@ def projects_for(user: User) -> QuerySet[Project]:
     return Project.objects.filter(Q(squad_id__in=member_of) | Q(principal_engineer=user))
 
 
+def overseen_projects_for(user: User) -> QuerySet[Project]:
+    """The projects the user is the principal engineer of, whichever squads they belong to."""
+    from planning.models import Project
+
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return Project.objects.filter(principal_engineer=user)
+
+
 def get_squad_for(user: User, slug: str) -> Squad:
     squad = squads_for(user).filter(slug=slug).first()
     if squad is None:

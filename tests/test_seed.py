@@ -1,15 +1,21 @@
-"""The demo data: one squad with a person per role, loaded safely more than once."""
+"""The demo data: two squads with a person per role and months of history, loaded safely more than once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from planning.models import Project
+from notifications.models import Notification
+from planning import services, workflow
+from planning.insights import Period, Scope, read_insights
+from planning.models import Activity, DeferralRequest, DesignReview, Milestone, Project
+from planning.workflow import BreakoutMode, Phase
 from squads.models import Membership, Squad
 from tests.factories import UserFactory
 
@@ -83,7 +89,7 @@ def test_seed_demo_twice_changes_nothing():
 
     seed()
 
-    assert counts() == before == {"users": 6, "squads": 1, "memberships": 4, "projects": 1}
+    assert counts() == before == {"users": 6, "squads": 2, "memberships": 7, "projects": 2}
     assert User.objects.get(username="lead").password == lead.password
 
 
@@ -111,7 +117,7 @@ def test_seed_demo_if_empty_does_nothing_when_a_user_exists():
 def test_seed_demo_if_empty_loads_into_an_empty_database():
     seed("--if-empty")
 
-    assert counts() == {"users": 6, "squads": 1, "memberships": 4, "projects": 1}
+    assert counts() == {"users": 6, "squads": 2, "memberships": 7, "projects": 2}
 
 
 def test_demo_tech_lead_logs_in_with_the_demo_password(client):
@@ -126,3 +132,83 @@ def test_demo_tech_lead_logs_in_with_the_demo_password(client):
     page = response.content.decode()
     assert "My work" in page
     assert "Card Vault" in page
+
+
+# Months of history, for the insights pages ------------------------------------------
+
+
+def test_seed_demo_gives_the_squads_months_of_history_in_every_phase():
+    seed()
+
+    payments = Milestone.objects.filter(project__squad__slug="payments")
+    assert set(payments.values_list("phase", flat=True)) == set(Phase.values)
+    oldest = payments.order_by("created_at").first()
+    assert timezone.now() - oldest.created_at > timedelta(days=150)
+    # The timeline is dated to the story's days, not to the moment the seed ran.
+    moves = Activity.objects.filter(
+        milestone__in=payments, verb__in=["phase_advanced", "phase_moved_back"]
+    )
+    assert moves.filter(created_at__lt=timezone.now() - timedelta(days=90)).count() >= 20
+    assert moves.filter(created_at__gte=timezone.now() - timedelta(days=90)).count() >= 20
+
+
+def test_seed_demo_history_holds_what_the_insights_count():
+    seed()
+    payments = Milestone.objects.filter(project__squad__slug="payments")
+
+    went_back = Activity.objects.filter(
+        milestone__in=payments,
+        verb="phase_moved_back",
+        data__from_phase=Phase.DESIGN_REVIEW,
+        data__to_phase=Phase.DESIGN_SPEC,
+    )
+    assert went_back.values("milestone").distinct().count() >= 3
+    assert DesignReview.objects.filter(milestone__in=payments, round__gte=2).exists()
+    decided = DeferralRequest.objects.filter(unknown__milestone__in=payments)
+    assert {"approved", "rejected"} <= set(decided.values_list("status", flat=True))
+    rules = set(
+        Notification.objects.filter(dedupe_key__isnull=False).values_list("kind", flat=True)
+    )
+    assert {"owner_nudge", "escalation", "vendor_followup", "deferral_pending"} <= rules
+    assert Squad.objects.get(slug="checkout").breakout_mode == BreakoutMode.MEETING
+    assert Squad.objects.get(slug="payments").breakout_mode == BreakoutMode.ENGINEER
+
+
+def test_every_demo_milestone_stands_where_its_phase_allows():
+    """The past is written in bulk; each milestone must still meet the guard of its phase."""
+    seed()
+
+    for milestone in Milestone.objects.select_related("project__squad"):
+        if milestone.phase != Phase.ARCHITECTURE:
+            unmet = workflow.unmet_for(services.milestone_facts(milestone), milestone.phase)
+            assert unmet == [], (milestone, milestone.phase, [u.code for u in unmet])
+
+
+def test_the_demo_insights_say_something_on_first_run():
+    seed()
+    payments = Squad.objects.get(slug="payments")
+    principal = User.objects.get(username="principal")
+
+    insights = read_insights(Scope.squad(payments.pk), Period.last())
+    overseen = read_insights(Scope.principal(principal.pk), Period.last())
+
+    codes = {signal.code for signal in insights.signals}
+    assert "move_back:design_review:design_spec" in codes
+    assert "late_unknowns" in codes
+    assert len(insights.current.lead_times) >= 3 and len(insights.previous.lead_times) >= 3
+    assert insights.current.reminders_total > 0 and insights.current.review_rounds > 0
+    assert {mode.mode for mode in overseen.current.breakout} == {"engineer", "meeting"}
+
+
+def test_seed_demo_again_writes_no_second_history():
+    seed()
+    before = (Milestone.objects.count(), Activity.objects.count(), Notification.objects.count())
+
+    output = seed("--if-empty") + seed()
+
+    assert (
+        Milestone.objects.count(),
+        Activity.objects.count(),
+        Notification.objects.count(),
+    ) == before
+    assert "Traceback" not in output

@@ -13,6 +13,7 @@ from planning.views.inbox import (
     notification_read,
     notifications_read_all,
 )
+from planning.views.insights import principal_insights, squad_insights
 from planning.views.meetings import (
     breakout,
     breakout_calendar,
@@ -102,6 +103,7 @@ __all__ = [
     "notification_read",
     "notifications_read_all",
     "packet",
+    "principal_insights",
     "project_create",
     "project_detail",
     "project_edit",
@@ -113,6 +115,7 @@ __all__ = [
     "review_open",
     "review_schedule",
     "review_updates",
+    "squad_insights",
     "story_add",
     "story_claim",
     "subtask_add",

@@ -1,7 +1,9 @@
-"""Create a demo squad, its people and milestones in several phases, to log in and look around.
+"""Create the demo squads, their people and milestones in every phase, to log in and look around.
 
 Everything goes through the same services as the pages, so the demo holds
-only states that the product itself can reach.
+only states that the product itself can reach. Months of past milestones
+(`planning.demo_history`) are dated to the days they happened, so that the
+insights pages have something to say on first run.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from planning import demo_content as text
-from planning import services
+from planning import demo_history, services
 from planning.models import Milestone, Project, Unknown
-from planning.workflow import ArtifactKind, ArtifactStatus, Phase
+from planning.workflow import ArtifactKind, ArtifactStatus, BreakoutMode, Phase
 from squads.models import Membership, Squad
 
 DEMO_PASSWORD = "squad-demo"
@@ -30,6 +32,17 @@ DEMO_PEOPLE = [
     ("principal", "Paul Principal", None),
     ("guest", "Gia Guest", None),
 ]
+# The second squad breaks its stories out in a meeting, so that the principal engineer,
+# who oversees a project of each, sees the two ways side by side.
+CHECKOUT_PEOPLE = [
+    ("eng2", Membership.Role.TECH_LEAD),
+    ("eng1", Membership.Role.ENGINEER),
+    ("product", Membership.Role.PRODUCT),
+]
+
+
+def ago(days: float):
+    return timezone.now() - timedelta(days=days)
 
 
 class Command(BaseCommand):
@@ -87,8 +100,51 @@ class Command(BaseCommand):
                     "principal_engineer": people["principal"],
                 },
             )
-            if not project.milestones.exists():
-                self._milestones(project, people)
+            self.clock = demo_history.Clock()
+            with self.clock.running():
+                if not project.milestones.exists():
+                    demo_history.play(
+                        self._cast(people, "lead", ["eng1", "eng2"]),
+                        project,
+                        demo_history.PAYMENTS,
+                    )
+                    self._milestones(project, people)
+                self.clock.moment = None
+                self._checkout(people)
+
+    def _cast(self, people: dict, lead: str, engineers: list[str]) -> demo_history.Cast:
+        return demo_history.Cast(
+            lead=people[lead],
+            engineers=[people[name] for name in engineers],
+            product=people["product"],
+            principal=people["principal"],
+        )
+
+    def _checkout(self, people: dict) -> None:
+        squad, _ = Squad.objects.get_or_create(
+            slug="checkout",
+            defaults={
+                "name": "Checkout Squad",
+                "description": "Owns the checkout pages and the ways to pay in them.",
+                "breakout_mode": BreakoutMode.MEETING,
+            },
+        )
+        for username, role in CHECKOUT_PEOPLE:
+            Membership.objects.get_or_create(
+                squad=squad, user=people[username], defaults={"role": role}
+            )
+        project, _ = Project.objects.get_or_create(
+            squad=squad,
+            slug="checkout-api",
+            defaults={
+                "name": "Checkout API",
+                "summary": "The API the checkout pages and the mobile apps call.",
+                "tech_lead": people["eng2"],
+                "principal_engineer": people["principal"],
+            },
+        )
+        if not project.milestones.exists():
+            demo_history.play(self._cast(people, "eng2", ["eng1"]), project, demo_history.CHECKOUT)
 
     def _unknowns(self, milestone: Milestone, people: dict) -> None:
         lead, eng1, eng2, principal = (
@@ -98,6 +154,8 @@ class Command(BaseCommand):
             people["principal"],
         )
         today = timezone.localdate()
+
+        self.clock.at(ago(9))
 
         def add(title: str, priority: str, owner, **fields) -> Unknown:
             return services.add_unknown(
@@ -121,12 +179,15 @@ class Command(BaseCommand):
         services.comment_on_unknown(
             eng1, amex, "Asked our VaultCo account manager; they promised an answer this week."
         )
+        self.clock.at(ago(8))
         scope = add("Is the browser SDK in our PCI scope?", Unknown.Priority.HIGH, eng2)
+        self.clock.at(ago(6))
         services.resolve_unknown(
             eng2, scope, "No: the SDK posts card data straight to VaultCo (SAQ A-EP confirmed)."
         )
         retries = add("Retry budget for detokenise calls", Unknown.Priority.NORMAL, eng2)
         services.update_unknown(eng2, retries, status=Unknown.Status.INVESTIGATING)
+        self.clock.at(ago(4))
         art = add("Card art in email receipts", Unknown.Priority.LOW, people["product"])
         services.request_deferral(
             lead, art, reason="Receipts keep showing the brand name until then.", defer_until="M3"
@@ -136,6 +197,7 @@ class Command(BaseCommand):
             lead, sandbox, reason="Load tests run in the next milestone.", defer_until="M2"
         )
         services.decide_deferral(principal, deferral, decision="approve", note="Fine for now.")
+        self.clock.at(ago(1))
         add("Who rotates the provider API keys?", Unknown.Priority.HIGH, None)
 
     def _reviewed(self, project: Project, people: dict, write, ready, advance) -> None:
@@ -148,13 +210,17 @@ class Command(BaseCommand):
         )
         now = timezone.now()
 
-        def through_unknowns(title: str, goal: str) -> Milestone:
+        def through_unknowns(title: str, goal: str, days: list[float]) -> Milestone:
+            """Created `days[0]` days ago, moved on to each next phase on the following days."""
+            on = iter(days)
+            self.clock.at(ago(next(on)))
             milestone = services.create_milestone(lead, project, title=title, goal=goal)
             write(milestone, ArtifactKind.SYSTEM_ARCHITECTURE, text.WEBHOOK_SYSTEM, lead)
             write(milestone, ArtifactKind.APPLICATION_ARCHITECTURE, text.WEBHOOK_APPLICATION, eng1)
             ready(
                 milestone, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE
             )
+            self.clock.at(ago(next(on)))
             milestone = advance(milestone, Phase.PROTOCOLS)
             write(milestone, ArtifactKind.PROTOCOL_SPECS, text.PROTOCOL_SPECS, lead)
             ready(milestone, ArtifactKind.PROTOCOL_SPECS)
@@ -169,19 +235,25 @@ class Command(BaseCommand):
                     needed=False,
                     reason="Not needed here.",
                 )
+            self.clock.at(ago(next(on)))
             milestone = advance(milestone, Phase.DESIGN_SPEC)
             write(milestone, ArtifactKind.DESIGN_SPEC, text.DESIGN_SPEC, lead)
             ready(milestone, ArtifactKind.DESIGN_SPEC)
+            self.clock.at(ago(next(on)))
             milestone = advance(milestone, Phase.UNKNOWNS)
             unknown = services.add_unknown(
                 lead, milestone, title="Refund window of the processor", priority="high", owner=eng2
             )
             services.resolve_unknown(eng2, unknown, "180 days, confirmed in the processor's docs.")
+            self.clock.at(ago(next(on)))
             return advance(milestone, Phase.DESIGN_REVIEW)
 
         review_milestone = through_unknowns(
-            "Refunds to saved cards", "Refund to the token the customer paid with."
+            "Refunds to saved cards",
+            "Refund to the token the customer paid with.",
+            [24, 19, 16, 11, 7],
         )
+        self.clock.at(ago(1))
         review = services.schedule_review(
             lead,
             review_milestone,
@@ -189,6 +261,7 @@ class Command(BaseCommand):
             location="Room Ada / meet.example.com/refunds",
         )
         services.invite_guest(lead, review, people["guest"])
+        self.clock.at(ago(0.1))
         services.open_review(lead, review)
         comment = services.add_comment(
             eng1,
@@ -209,14 +282,19 @@ class Command(BaseCommand):
         services.set_verdict(people["guest"], review, "comment")
 
         done = through_unknowns(
-            "Card expiry reminders", "Tell customers before their saved card expires."
+            "Card expiry reminders",
+            "Tell customers before their saved card expires.",
+            [34, 30, 27, 21, 9],
         )
+        self.clock.at(ago(7))
         review = services.schedule_review(lead, done, scheduled_for=now - timedelta(days=6))
+        self.clock.at(ago(6))
         services.open_review(lead, review)
         services.set_verdict(eng1, review, "approve")
         services.set_verdict(principal, review, "approve", "Good to go.")
         services.close_review(lead, review, "approved")
         done = advance(done, Phase.KICKOFF)
+        self.clock.at(ago(5))
         services.schedule_kickoff(
             lead, done, scheduled_for=now - timedelta(days=5), location="Room Ada"
         )
@@ -225,11 +303,14 @@ class Command(BaseCommand):
         )
         services.answer_concern(lead, concern, "Email first; push in the app milestone.")
         services.hold_kickoff(lead, done)
+        self.clock.at(ago(4.5))
         done = advance(done, Phase.TASK_BREAKOUT)
+        self.clock.at(ago(4))
         story = services.add_story(eng1, done, title="Nightly job finds cards expiring in 30 days")
         services.claim_story(eng1, story)
         services.add_subtask(eng1, story, title="Query and batch", assignee=eng1)
         services.add_subtask(eng1, story, title="Email template", assignee=eng2)
+        self.clock.at(ago(2))
         advance(done, Phase.DONE)
 
     def _milestones(self, project: Project, people: dict) -> None:
@@ -250,6 +331,7 @@ class Command(BaseCommand):
         def advance(milestone: Milestone, to: str) -> Milestone:
             return services.advance_phase(lead, milestone, to=to)
 
+        self.clock.at(ago(26))
         vault = services.create_milestone(
             lead,
             project,
@@ -258,6 +340,7 @@ class Command(BaseCommand):
         )
         write(vault, ArtifactKind.SYSTEM_ARCHITECTURE, text.SYSTEM_ARCHITECTURE, lead)
         write(vault, ArtifactKind.APPLICATION_ARCHITECTURE, text.APPLICATION_ARCHITECTURE, eng)
+        self.clock.at(ago(21))
         ready(vault, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
         vault = advance(vault, Phase.PROTOCOLS)
         write(vault, ArtifactKind.PROTOCOL_SPECS, text.PROTOCOL_SPECS, lead)
@@ -272,13 +355,16 @@ class Command(BaseCommand):
         services.decide_artifact_need(
             lead, vault.artifacts.get(kind=ArtifactKind.SEQUENCE_DIAGRAM), needed=True
         )
+        self.clock.at(ago(15))
         vault = advance(vault, Phase.DESIGN_SPEC)
         write(vault, ArtifactKind.SEQUENCE_DIAGRAM, text.SEQUENCE_DIAGRAM, eng)
         write(vault, ArtifactKind.DESIGN_SPEC, text.DESIGN_SPEC, lead)
         ready(vault, ArtifactKind.SEQUENCE_DIAGRAM, ArtifactKind.DESIGN_SPEC)
+        self.clock.at(ago(10))
         vault = advance(vault, Phase.UNKNOWNS)
         self._unknowns(vault, people)
 
+        self.clock.at(ago(12))
         webhooks = services.create_milestone(
             lead,
             project,
@@ -288,11 +374,13 @@ class Command(BaseCommand):
         write(webhooks, ArtifactKind.SYSTEM_ARCHITECTURE, text.WEBHOOK_SYSTEM, lead)
         write(webhooks, ArtifactKind.APPLICATION_ARCHITECTURE, text.WEBHOOK_APPLICATION, eng)
         ready(webhooks, ArtifactKind.SYSTEM_ARCHITECTURE, ArtifactKind.APPLICATION_ARCHITECTURE)
+        self.clock.at(ago(5))
         webhooks = advance(webhooks, Phase.PROTOCOLS)
         write(webhooks, ArtifactKind.PROTOCOL_SPECS, text.WEBHOOK_PROTOCOL_DRAFT, eng)
 
         self._reviewed(project, people, write, ready, advance)
 
+        self.clock.at(ago(3))
         wallet = services.create_milestone(
             lead, project, title="Saved cards in the wallet", goal="Show and manage saved cards."
         )
@@ -302,8 +390,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for each: {DEMO_PASSWORD}):")
         for username, full_name, role in DEMO_PEOPLE:
             what = Membership.Role(role).label if role else "not a squad member"
-            if username == "principal":
-                what = "principal engineer of Card Vault"
+            if username == "eng2":
+                what = "Engineer; tech lead of the Checkout Squad"
+            elif username == "principal":
+                what = "principal engineer of Card Vault and Checkout API"
             elif username == "guest":
                 what = "outside the squad; invited to reviews"
             self.stdout.write(f"  {username:<10} {full_name} — {what}")
