@@ -19,6 +19,7 @@ from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 
 import accounts.forms
+import api.serializers.insights
 import api.serializers.milestones
 import api.serializers.reviews
 import api.serializers.squads
@@ -184,7 +185,7 @@ def test_every_serializer_the_api_reads_input_with_follows_the_text_rule():
         for f in views.glob("*.py")
         for n in re.findall(r"(?<![\w.])valid\(([A-Z]\w*)", f.read_text())
     }
-    modules = [api.serializers.milestones, api.serializers.reviews, api.serializers.squads,
+    modules = [api.serializers.insights, api.serializers.milestones, api.serializers.reviews, api.serializers.squads,
                api.views.auth]  # fmt: skip
     found = {name: getattr(m, name) for m in modules for name in names if hasattr(m, name)}
     assert len(found) == len(names) >= 30, names - set(found)

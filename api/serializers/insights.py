@@ -11,6 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from api.serializers.base import TextRuleMixin
 from planning.insights import THRESHOLDS, Insights
 from planning.insights.figures import TIMED_PHASES, Figures, days
 from planning.insights.history import REMINDER_RULES, MilestoneRow
@@ -20,7 +21,7 @@ from planning.workflow import PHASES
 from squads.access import LARGEST_ID
 
 
-class InsightsQuerySerializer(serializers.Serializer):
+class InsightsQuerySerializer(TextRuleMixin, serializers.Serializer):
     since = serializers.DateField(required=False, help_text="First day; default: 90 days ago.")
     until = serializers.DateField(required=False, help_text="Last day; default: today.")
     project = serializers.IntegerField(

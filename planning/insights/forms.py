@@ -50,6 +50,16 @@ class PeriodForm(forms.Form):
         return data
 
     @property
+    def refusals(self) -> list[str]:
+        """What to say above the fields: the form's own errors and those of the hidden ones."""
+        hidden = [
+            f"{field.label or field.name.capitalize()}: {error}"
+            for field in self.hidden_fields()
+            for error in field.errors
+        ]
+        return [*self.non_field_errors(), *hidden]
+
+    @property
     def period(self) -> Period:
         return self.cleaned_data["period"]
 
