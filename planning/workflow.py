@@ -93,6 +93,7 @@ class ReviewOutcome(models.TextChoices):
 
 class VerdictChoice(models.TextChoices):
     APPROVE = "approve", "Approve"
+    APPROVE_WITH_CONDITIONS = "approve_with_conditions", "Approve with conditions"
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     COMMENT = "comment", "Comment"
 
@@ -409,9 +410,39 @@ def may_move(actor_id: int | None, tech_lead_id: int | None) -> bool:
 
 @dataclass(frozen=True)
 class VerdictFacts:
+    """One reviewer's verdict as the approval rule reads it.
+
+    `stale`: an artifact under review has a newer revision than the one the
+    verdict was given on (DESIGN §8). `dismissed`: the tech lead dismissed a
+    stale request for changes with a note. `principal`: its reviewer is the
+    project's principal engineer.
+    """
+
     reviewer_id: int
     verdict: str
     counted: bool
+    stale: bool = False
+    dismissed: bool = False
+    principal: bool = False
+
+    @property
+    def approves(self) -> bool:
+        return self.verdict in APPROVING
+
+    @property
+    def counts_as_approval(self) -> bool:
+        """A counted approval given on the revisions under review now."""
+        return self.counted and self.approves and not self.stale
+
+    @property
+    def counts_as_changes_requested(self) -> bool:
+        """A counted request for changes; stale, it still counts until replaced or dismissed."""
+        return (
+            self.counted and self.verdict == VerdictChoice.CHANGES_REQUESTED and not self.dismissed
+        )
+
+
+APPROVING = frozenset({VerdictChoice.APPROVE, VerdictChoice.APPROVE_WITH_CONDITIONS})
 
 
 @dataclass(frozen=True)
@@ -420,32 +451,61 @@ class ApprovalFacts:
 
     needed: int
     verdicts: tuple[VerdictFacts, ...] = ()
+    require_principal: bool = False
+    has_principal: bool = True
+    open_blocking: int = 0
 
 
 @dataclass(frozen=True)
 class VerdictCount:
     approvals: int
     changes_requested: int
+    stale: int = 0
 
 
 def count_verdicts(verdicts: Iterable[VerdictFacts]) -> VerdictCount:
-    """Counted approvals and counted requests for changes; guests' verdicts do not count."""
-    counted = [v.verdict for v in verdicts if v.counted]
+    """Counted current approvals and counted requests for changes; guests' verdicts do not count.
+
+    A stale approval does not count; a stale request for changes counts until
+    its reviewer replaces it or the tech lead dismisses it.
+    """
+    verdicts = list(verdicts)
     return VerdictCount(
-        approvals=counted.count(VerdictChoice.APPROVE),
-        changes_requested=counted.count(VerdictChoice.CHANGES_REQUESTED),
+        approvals=sum(v.counts_as_approval for v in verdicts),
+        changes_requested=sum(v.counts_as_changes_requested for v in verdicts),
+        stale=sum(v.counted and v.stale and not v.dismissed for v in verdicts),
     )
 
 
+def is_stale(pinned: Mapping[str, int], current: Mapping[str, int]) -> bool:
+    """Whether an artifact a verdict was given on has a newer revision now.
+
+    `pinned` and `current` map artifact kind → revision number; an artifact the
+    verdict did not see (added later) makes it stale only once it has a revision.
+    """
+    return any(revision != pinned.get(kind, 0) for kind, revision in current.items() if revision)
+
+
 def approval_unmet(facts: ApprovalFacts) -> list[Unmet]:
-    """What keeps a review from closing approved: too few counted approvals, or a request for changes."""
+    """What keeps a review from closing approved (DESIGN §8).
+
+    Too few counted current approvals, a counted request for changes, the
+    principal engineer's approval when the squad requires it, or an unresolved
+    blocking comment.
+    """
     count = count_verdicts(facts.verdicts)
     unmet = []
     if count.approvals < facts.needed:
+        stale = sum(v.counted and v.approves and v.stale for v in facts.verdicts)
         unmet.append(
             Unmet(
                 "not_enough_approvals",
-                f"{count.approvals} of the {facts.needed} counted approvals the squad asks for.",
+                f"{count.approvals} of the {facts.needed} counted approvals the squad asks for"
+                + (
+                    f" ({stale} more {'is' if stale == 1 else 'are'} stale: given on an earlier revision)."
+                    if stale
+                    else "."
+                ),
             )
         )
     if count.changes_requested:
@@ -454,6 +514,25 @@ def approval_unmet(facts: ApprovalFacts) -> list[Unmet]:
             Unmet(
                 "changes_requested",
                 f"{n} counted reviewer{'s' if n != 1 else ''} asked for changes.",
+            )
+        )
+    if facts.require_principal and not any(
+        v.principal and v.counts_as_approval for v in facts.verdicts
+    ):
+        unmet.append(
+            Unmet(
+                "principal_approval",
+                "The squad requires the principal engineer's approval on the current revisions."
+                if facts.has_principal
+                else "The squad requires a principal engineer's approval, and the project has none.",
+            )
+        )
+    if facts.open_blocking:
+        n = facts.open_blocking
+        unmet.append(
+            Unmet(
+                "blocking_comments",
+                f"{n} blocking comment{'s are' if n != 1 else ' is'} unresolved.",
             )
         )
     return unmet

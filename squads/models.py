@@ -56,6 +56,11 @@ class Squad(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(20)],
         help_text="Counted approvals a design review needs before it can close approved.",
     )
+    require_principal_approval = models.BooleanField(
+        "require the principal engineer's approval",
+        default=False,
+        help_text="A design review closes approved only with the project's principal engineer's approval.",
+    )
     webhook_url = models.URLField(
         "webhook URL",
         blank=True,

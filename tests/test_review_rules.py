@@ -95,3 +95,77 @@ def test_an_artifact_is_changed_since_the_review_when_its_revision_moved_on():
 
 def test_an_artifact_the_review_did_not_look_at_is_not_called_changed():
     assert workflow.changed_since_review({}, "design_spec", 5) is False
+
+
+# DESIGN §8: stale verdicts, conditions, the principal engineer's approval, blocking comments --
+
+WITH_CONDITIONS = VerdictChoice.APPROVE_WITH_CONDITIONS
+
+
+def test_an_approval_with_conditions_counts_as_an_approval():
+    facts = ApprovalFacts(needed=2, verdicts=(verdict(1, APPROVE), verdict(2, WITH_CONDITIONS)))
+
+    assert codes(facts) == []
+
+
+def test_a_stale_approval_stops_counting_and_the_message_says_so():
+    stale = VerdictFacts(reviewer_id=2, verdict=APPROVE, counted=True, stale=True)
+    facts = ApprovalFacts(needed=2, verdicts=(verdict(1, APPROVE), stale))
+
+    assert workflow.count_verdicts(facts.verdicts) == VerdictCount(
+        approvals=1, changes_requested=0, stale=1
+    )
+    [unmet] = workflow.approval_unmet(facts)
+    assert unmet.code == "not_enough_approvals"
+    assert unmet.message == (
+        "1 of the 2 counted approvals the squad asks for "
+        "(1 more is stale: given on an earlier revision)."
+    )
+
+
+def test_a_stale_request_for_changes_counts_until_dismissed():
+    stale = VerdictFacts(reviewer_id=3, verdict=CHANGES, counted=True, stale=True)
+    dismissed = VerdictFacts(
+        reviewer_id=3, verdict=CHANGES, counted=True, stale=True, dismissed=True
+    )
+    approvals = (verdict(1, APPROVE), verdict(2, APPROVE))
+
+    assert codes(ApprovalFacts(needed=2, verdicts=(*approvals, stale))) == ["changes_requested"]
+    assert codes(ApprovalFacts(needed=2, verdicts=(*approvals, dismissed))) == []
+
+
+def test_the_squad_may_require_the_principal_engineers_current_approval():
+    principal = VerdictFacts(reviewer_id=9, verdict=APPROVE, counted=True, principal=True)
+    stale_principal = VerdictFacts(
+        reviewer_id=9, verdict=APPROVE, counted=True, principal=True, stale=True
+    )
+    two = (verdict(1, APPROVE), verdict(2, APPROVE))
+
+    assert codes(ApprovalFacts(needed=2, verdicts=two, require_principal=True)) == [
+        "principal_approval"
+    ]
+    assert codes(ApprovalFacts(needed=2, verdicts=(*two, principal), require_principal=True)) == []
+    assert codes(
+        ApprovalFacts(needed=2, verdicts=(*two, stale_principal), require_principal=True)
+    ) == ["principal_approval"]
+    assert codes(ApprovalFacts(needed=2, verdicts=(*two, principal))) == []
+
+
+def test_an_unresolved_blocking_comment_holds_the_approval():
+    two = (verdict(1, APPROVE), verdict(2, APPROVE))
+    [unmet] = workflow.approval_unmet(ApprovalFacts(needed=2, verdicts=two, open_blocking=2))
+
+    assert (unmet.code, unmet.message) == (
+        "blocking_comments",
+        "2 blocking comments are unresolved.",
+    )
+
+
+def test_staleness_compares_each_artifact_with_the_revision_the_verdict_saw():
+    assert not workflow.is_stale(
+        {"design_spec": 3, "protocols": 2}, {"design_spec": 3, "protocols": 2}
+    )
+    assert workflow.is_stale({"design_spec": 3}, {"design_spec": 4})
+    # An artifact written after the verdict makes it stale; one still empty does not.
+    assert workflow.is_stale({"design_spec": 3}, {"design_spec": 3, "diagrams": 1})
+    assert not workflow.is_stale({"design_spec": 3}, {"design_spec": 3, "diagrams": 0})

@@ -31,6 +31,11 @@ class DesignReview(models.Model):
     reviewed_revisions = models.JSONField(
         default=dict, blank=True, help_text="Artifact kind → revision number, taken at opening."
     )
+    verdicts_due = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When verdicts are due; by default one day after the review's scheduled end.",
+    )
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -68,6 +73,21 @@ class Comment(models.Model):
     )
     body = models.TextField()
     resolved = models.BooleanField(default=False)
+    # The revision of its artifact the comment was written on, and the block it names (DESIGN §8):
+    # the block's position among the revision's top-level blocks, a fingerprint of its text
+    # (to follow it to later revisions) and a short quote (to show once the text is gone).
+    revision = models.PositiveIntegerField(null=True, blank=True)
+    anchor_block = models.PositiveIntegerField(null=True, blank=True)
+    anchor_fingerprint = models.CharField(max_length=64, blank=True)
+    anchor_quote = models.CharField(max_length=200, blank=True)
+    # A counted reviewer's blocking comment holds close-as-approved until its author resolves it
+    # or the project's principal engineer overrules it with a note.
+    blocking = models.BooleanField(default=False)
+    overruled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    overrule_note = models.TextField(blank=True)
+    overruled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -77,7 +97,14 @@ class Comment(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["review", "updated_at"])]
+        indexes = [
+            models.Index(fields=["review", "updated_at"]),
+            models.Index(
+                fields=["review"],
+                condition=models.Q(blocking=True, resolved=False, overruled_at__isnull=True),
+                name="comment_open_blocking",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on {self.review}"
@@ -96,11 +123,21 @@ class Verdict(models.Model):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    verdict = models.CharField(max_length=20, choices=Choice.choices)
+    verdict = models.CharField(max_length=30, choices=Choice.choices)
     note = models.TextField(blank=True)
     counted = models.BooleanField(
         default=True, help_text="Squad members and the principal engineer count; guests do not."
     )
+    revisions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Artifact kind → revision number the verdict was given on (DESIGN §8).",
+    )
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dismiss_note = models.TextField(blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:

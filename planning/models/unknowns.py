@@ -59,6 +59,14 @@ class Unknown(models.Model):
         related_name="owned_unknowns",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    from_verdict = models.ForeignKey(
+        "planning.Verdict",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="conditions",
+        help_text="The approval with conditions this unknown is a condition of.",
+    )
     vendor = models.CharField(max_length=120, blank=True, help_text="Who we are waiting on.")
     vendor_contacted_on = models.DateField(null=True, blank=True)
     due_on = models.DateField(null=True, blank=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -23,6 +23,9 @@ from planning.services.locks import lock_milestone, lock_review
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
 from squads.access import Action, forget_roles, is_guest, require, role_in
 from squads.models import Membership
+
+# The default time verdicts are due, counted from a review's scheduled end (DESIGN §8).
+VERDICTS_DUE_AFTER_END = timedelta(days=1)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -65,8 +68,12 @@ def schedule_review(
     scheduled_for: datetime,
     duration_minutes: int = 60,
     location: str = "",
+    verdicts_due: datetime | None = None,
 ) -> DesignReview:
-    """A new review round; everyone in the squad gets an invitation with the .ics."""
+    """A new review round; everyone in the squad gets an invitation with the .ics.
+
+    Verdicts are due one day after the review's end unless a time is given.
+    """
     # The milestone lock numbers the rounds and keeps one round open at a time.
     milestone = lock_milestone(milestone.pk)
     require(actor, Action.RUN_MEETINGS, milestone)
@@ -79,6 +86,8 @@ def schedule_review(
         scheduled_for=scheduled_for,
         duration_minutes=duration_minutes,
         location=location,
+        verdicts_due=verdicts_due
+        or scheduled_for + timedelta(minutes=duration_minutes) + VERDICTS_DUE_AFTER_END,
     )
     record(
         milestone,
@@ -171,17 +180,59 @@ def open_review(actor: User, review: DesignReview) -> DesignReview:
     return review
 
 
-def approval_facts(review: DesignReview, verdicts: list[Verdict] | None = None) -> ApprovalFacts:
-    """What the approval rule reads about a review: the squad's quorum and the verdicts.
+def current_revisions(milestone: Milestone) -> dict[str, int]:
+    """Artifact kind → latest revision number: what a verdict given now is pinned to."""
+    return dict(milestone.artifacts.values_list("kind", "revision"))
 
-    A page that has already loaded the verdicts passes them in.
+
+def verdict_facts(
+    verdict: Verdict, current: dict[str, int], principal_id: int | None
+) -> VerdictFacts:
+    return VerdictFacts(
+        reviewer_id=verdict.reviewer_id,
+        verdict=verdict.verdict,
+        counted=verdict.counted,
+        stale=workflow.is_stale(verdict.revisions, current),
+        dismissed=verdict.dismissed_at is not None,
+        principal=principal_id is not None and verdict.reviewer_id == principal_id,
+    )
+
+
+def approval_facts(
+    review: DesignReview,
+    verdicts: list[Verdict] | None = None,
+    *,
+    current: dict[str, int] | None = None,
+    open_blocking: int | None = None,
+) -> ApprovalFacts:
+    """What the approval rule reads about a review: the squad's quorum, the verdicts
+    (stale or not against the artifacts' current revisions) and the open blocking comments.
+
+    A page that has already loaded the verdicts, the revisions or the comments passes them in.
     """
     if verdicts is None:
-        verdicts = list(review.verdicts.only("reviewer_id", "verdict", "counted"))
+        verdicts = list(
+            review.verdicts.only("reviewer_id", "verdict", "counted", "revisions", "dismissed_at")
+        )
+    milestone = review.milestone
+    if current is None:
+        current = current_revisions(milestone)
+    if open_blocking is None:
+        open_blocking = open_blocking_comments(review).count()
+    squad = milestone.project.squad
+    principal_id = milestone.project.principal_engineer_id
     return ApprovalFacts(
-        needed=review.milestone.project.squad.min_review_approvals,
-        verdicts=tuple(VerdictFacts(v.reviewer_id, v.verdict, v.counted) for v in verdicts),
+        needed=squad.min_review_approvals,
+        verdicts=tuple(verdict_facts(v, current, principal_id) for v in verdicts),
+        require_principal=squad.require_principal_approval,
+        has_principal=principal_id is not None,
+        open_blocking=open_blocking,
     )
+
+
+def open_blocking_comments(review: DesignReview) -> QuerySet[Comment]:
+    """Blocking comments neither resolved by their author nor overruled (DESIGN §8)."""
+    return review.comments.filter(blocking=True, resolved=False, overruled_at__isnull=True)
 
 
 @transaction.atomic
@@ -194,7 +245,15 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
     if outcome not in DesignReview.Outcome.values:
         raise ValidationError({"outcome": "Choose approved or changes requested."})
     if outcome == DesignReview.Outcome.APPROVED:
-        unmet = workflow.approval_unmet(approval_facts(review))
+        # The artifacts' rows are locked while their revisions are read: a revision being
+        # saved now either lands first (and makes the approvals on the old one stale) or
+        # waits for the close, so an approval never counts for text it did not see.
+        current = dict(
+            review.milestone.artifacts.select_for_update(no_key=True)
+            .order_by("pk")
+            .values_list("kind", "revision")
+        )
+        unmet = workflow.approval_unmet(approval_facts(review, current=current))
         if unmet:
             raise GuardRefused("The review cannot close approved yet.", unmet)
     review.status = DesignReview.Status.CLOSED
@@ -349,10 +408,19 @@ def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "")
         raise ValidationError({"verdict": "Choose approve, changes requested or comment."})
     milestone = review.milestone
     counted = not is_guest(actor, milestone)
+    # Pinned to the revisions it was given on; a new verdict replaces a dismissed one.
     row, _ = Verdict.objects.update_or_create(
         review=review,
         reviewer=actor,
-        defaults={"verdict": verdict, "note": note.strip(), "counted": counted},
+        defaults={
+            "verdict": verdict,
+            "note": note.strip(),
+            "counted": counted,
+            "revisions": current_revisions(milestone),
+            "dismissed_by": None,
+            "dismiss_note": "",
+            "dismissed_at": None,
+        },
     )
     if verdict == Verdict.Choice.CHANGES_REQUESTED and milestone.tech_lead_id != actor.pk:
         notify(

@@ -166,10 +166,13 @@ def _review_context(
     request: AuthenticatedRequest, review: DesignReview, **extra: Any
 ) -> dict[str, Any]:
     milestone = review.milestone
-    artifacts = [a for a in milestone.artifacts.order_by("id") if not a.is_waived]
+    every_artifact = list(milestone.artifacts.order_by("id"))
+    artifacts = [a for a in every_artifact if not a.is_waived]
     threads = thread_html(request, review, [a.kind for a in artifacts] + [""])
     verdicts = list(review.verdicts.select_related("reviewer").order_by("updated_at"))
-    approval = services.approval_facts(review, verdicts)
+    approval = services.approval_facts(
+        review, verdicts, current={a.kind: a.revision for a in every_artifact}
+    )
     count = workflow.count_verdicts(approval.verdicts)
     sections = [
         {
