@@ -29,6 +29,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,22 +57,19 @@ flowchart LR
 
 
 def build(scale: float) -> dict:
-    """The data set at `scale` (0.1 or 1.0); returns the paths and the user to load them as."""
-    from accounts.models import User
-    from planning import services
-    from planning.models import (
-        Activity,
-        Comment,
-        Milestone,
-        Story,
-        Subtask,
-        Unknown,
-        Verdict,
-    )
-    from squads.models import Membership, Squad
+    """The data set at `scale` (0.1 or 1.0); returns the paths and the user to load them as.
 
-    def n(count: int) -> int:
-        return max(1, round(count * scale))
+    Beside the four pages above, the measured person's world as the organisation
+    benchmark (bench/org.py) has it, with nothing around it: member of 20 squads,
+    10,000 notifications, a project of 200 milestones, 100 deferrals waiting for
+    them as principal engineer (all scaled with `scale`). Their dashboard, inbox,
+    project page, the milestone's unknowns page and their approvals queue are
+    measured on it, to compare with the same pages in the organisation.
+    """
+    from accounts.models import User
+    from bench import org
+    from planning import services
+    from squads.models import Membership, Squad
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -92,6 +90,49 @@ def build(scale: float) -> dict:
     for person in engineers:
         Membership.objects.create(squad=squad, user=person, role="engineer")
     project = services.create_project(lead, squad, name="Bench", slug="bench", tech_lead=lead)
+    measured = build_measured(lead, engineers, project, scale=scale)
+    insights = build_insights(lead, engineers, milestones=n_of(200, scale),
+                              activities=n_of(50_000, scale))  # fmt: skip
+    around = org.Slice().scaled(scale)
+    vetted = build_squads_around(lead, engineers[0], squads=around.squads - 2)
+    org.more_milestones(project.pk, around.milestones - 2)  # beside the two made above
+    org.notify(lead.pk, around.notifications)
+    org.principal_queue(lead.pk, vetted, pending=around.pending, decided=around.decided)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    pages = {
+        "floor": "/bench/floor/",
+        "milestone page": measured["milestone page"],
+        "review page": measured["review page"],
+        "API list of unknowns": measured["API list of unknowns"],
+        "insights page": insights,
+        "dashboard": "/",
+        "inbox": "/inbox/",
+        "project page": project.get_absolute_url(),
+        "unknowns page": measured["unknowns page"],
+        "approvals queue": "/approvals/",
+    }
+    return {"user": lead, "pages": {k: v for k, v in pages.items() if _routed(v)}}
+
+
+def n_of(count: int, scale: float) -> int:
+    return max(1, round(count * scale))
+
+
+def build_measured(lead, engineers, project, *, scale: float) -> dict[str, str]:
+    """In `project` (led by `lead`, `engineers` in its squad): the measured milestone and
+    its design review, and a second milestone whose unknowns the API lists; their paths.
+
+    A milestone with 7 artifacts (with diagrams), 60 unknowns, 30 stories of 4
+    sub-tasks, 300 activity rows, in design review with 200 comments and three
+    approvals; 200 unknowns on the other (all scaled with `scale`).
+    """
+    from planning import services
+    from planning.models import Activity, Comment, Milestone, Story, Subtask, Unknown, Verdict
+
+    def n(count: int) -> int:
+        return n_of(count, scale)
+
     milestone = services.create_milestone(lead, project, title="Big milestone")
     for artifact in milestone.artifacts.all():
         services.save_artifact_body(lead, artifact, body=BODY, base_revision=0)
@@ -132,17 +173,46 @@ def build(scale: float) -> dict:
         Unknown(milestone=listing, number=i + 1, title=f"Listed {i}", owner=engineers[i % 4])
         for i in range(n(200))
     )
-    insights = build_insights(lead, engineers, milestones=n(200), activities=n(50_000))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    pages = {
-        "floor": "/bench/floor/",
+    return {
         "milestone page": milestone.get_absolute_url(),
         "review page": review.get_absolute_url(),
         "API list of unknowns": f"/api/v1/milestones/{listing.pk}/unknowns/?page_size=200",
-        "insights page": insights,
+        "unknowns page": reverse("planning:unknown-list", kwargs=milestone.url_kwargs()),
     }
-    return {"user": lead, "pages": {k: v for k, v in pages.items() if _routed(v)}}
+
+
+def build_squads_around(lead, other, *, squads: int) -> list[int]:
+    """`squads` more squads with `lead` in each, each with a project led by `other` whose
+    principal engineer is `lead`: 5 milestones of 30 unknowns. Returns the projects' ids."""
+    from planning.models import Milestone, Project, Unknown
+    from squads.models import Membership, Squad
+
+    made = Squad.objects.bulk_create(
+        Squad(name=f"Bench {i}", slug=f"bench-{i}") for i in range(1, squads + 1)
+    )
+    Membership.objects.bulk_create(
+        Membership(squad=squad, user=person, role=role)
+        for squad in made
+        for person, role in ((lead, "engineer"), (other, "tech_lead"))
+    )
+    projects = Project.objects.bulk_create(
+        Project(squad=squad, name=f"Vetted {squad.pk}", slug="vetted", tech_lead=other,
+                principal_engineer=lead)
+        for squad in made
+    )  # fmt: skip
+    milestones = Milestone.objects.bulk_create(
+        Milestone(project=project, number=k + 1, title=f"Milestone {k + 1}", tech_lead=other,
+                  phase="unknowns")
+        for project in projects
+        for k in range(5)
+    )  # fmt: skip
+    Unknown.objects.bulk_create(
+        Unknown(milestone=milestone, number=k + 1, title=f"Unknown {k + 1}",
+                owner=lead if k % 10 == 0 else other, priority=["high", "normal"][k % 2])
+        for milestone in milestones
+        for k in range(30)
+    )  # fmt: skip
+    return [project.pk for project in projects]
 
 
 # Each milestone's way through the phases: (days after its creation, phase moved to).

@@ -52,7 +52,8 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}"
 
 
-def main() -> None:
+def setup() -> None:
+    """Django on the benchmark's own database (BENCH_DATABASE_URL), created and migrated."""
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     if not url.startswith("postgres"):
         sys.exit("The benchmarks run on PostgreSQL: set BENCH_DATABASE_URL=postgres://…")
@@ -67,10 +68,16 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
 
     settings.DEBUG = False
     call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    setup()
+    import django
+    from django.db import connection
+
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",")]
 
     from bench import pages, sweep
