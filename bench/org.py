@@ -61,6 +61,7 @@ class Slice:
     pending: int = 100  # deferrals waiting for them as principal engineer
     decided: int = 40  # deferrals they decided (the queue shows the last 20)
     owned_every: int = 50  # they own one unknown in this many of their squads'
+    content: float = 1.0  # the milestone and review pages' data (1.0: as bench.pages has it)
 
     def scaled(self, scale: float) -> Slice:
         def n(count: int) -> int:
@@ -73,6 +74,7 @@ class Slice:
             milestones=max(2, round(self.milestones * scale)),
             pending=n(self.pending),
             decided=n(self.decided),
+            content=self.content * scale,
         )
 
 
@@ -87,7 +89,8 @@ def sizes(fraction: float, measured: Slice) -> dict[str, int]:
         "projects": projects,
         "milestones": max(projects, wanted["milestones"]),
         "activities": wanted["activities"],
-        "unknowns": max(projects, wanted["unknowns"]),
+        # Enough in each project for a principal engineer's queue.
+        "unknowns": max(projects * 30, wanted["unknowns"]),
         "notifications": wanted["notifications"],
     }
 
@@ -101,11 +104,17 @@ def _execute(sql: str, params: Any = None) -> int:
 
 
 def truncate() -> None:
-    """Empty every table the benchmark fills (people included: they are made again)."""
+    """Empty every table the benchmark fills (people included: they are made again).
+
+    Inside a transaction that already wrote rows (a test's), their deferred
+    foreign-key checks run first: TRUNCATE refuses to run with checks pending.
+    """
+    _execute("SET CONSTRAINTS ALL IMMEDIATE")
     _execute(
         "TRUNCATE accounts_user, squads_squad, notifications_notification, "
         "notifications_webhookdelivery, django_session RESTART IDENTITY CASCADE"
     )
+    _execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def build_organisation(fraction: float, measured: Slice = Slice()) -> dict[str, int]:
@@ -407,7 +416,7 @@ def build(fraction: float, measured: Slice = Slice()) -> dict:
         .order_by("user_id")[:4]
     ]
     project = services.create_project(lead, home, name="Measured", slug="measured", tech_lead=lead)
-    measured_pages = pages.build_measured(lead, engineers, project, scale=1.0)
+    measured_pages = pages.build_measured(lead, engineers, project, scale=measured.content)
     more_milestones(project.pk, measured.milestones - 2)  # the two pages.build_measured made
     # Unknowns of theirs across their squads (none waits for their own decision).
     _execute(
@@ -449,6 +458,7 @@ def build(fraction: float, measured: Slice = Slice()) -> dict:
         "approvals queue": "/approvals/",
         "milestone page": measured_pages["milestone page"],
         "review page": measured_pages["review page"],
+        "API list of unknowns": measured_pages["API list of unknowns"],
     }
     return {
         "user": lead,
