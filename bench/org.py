@@ -46,8 +46,9 @@ FULL = {
 # People in the organisation per squad, and squads each belongs to.
 MEMBERS_PER_SQUAD = 10
 SQUADS_PER_PERSON = 2
-# One unknown in this many has a deferral (pending, approved or rejected).
-DEFERRAL_EVERY = 40
+# One unknown in this many has a deferral (pending, approved or rejected): a prime, so
+# that the unknowns it picks have every status.
+DEFERRAL_EVERY = 41
 MEASURED = "bench-lead"
 
 

@@ -20,6 +20,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -398,9 +400,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _check_answers_200(url: str, headers: dict[str, str]) -> None:
-    """Measure the page itself, not a redirect to the login page or an error."""
+def _check_answers_200(url: str, headers: dict[str, str]) -> int:
+    """Measure the page itself, not a redirect to the login page or an error; its size."""
     opener = urllib.request.build_opener(_NoRedirect)
+    size = 0
     try:
         with opener.open(urllib.request.Request(url, headers=headers), timeout=30) as answer:
             status = answer.status
@@ -410,6 +413,7 @@ def _check_answers_200(url: str, headers: dict[str, str]) -> None:
         status = error.code
     if status != 200:
         raise RuntimeError(f"{url} answered {status} under gunicorn; the numbers would be wrong")
+    return size
 
 
 def _csrf_cookie(url: str, headers: list[str]) -> str:
@@ -424,27 +428,57 @@ def _csrf_cookie(url: str, headers: list[str]) -> str:
     raise RuntimeError(f"{url} set no CSRF cookie")
 
 
-def load(data: dict, seconds: int = 10, rounds: int = 3, connections: int = 8) -> dict:
-    """Each page under gunicorn (2 workers) and wrk, warm (cache on) and cold (cache off).
+# How the pages are served in each mode of the load: cold (no cache), warm with the
+# cache in each worker's memory, warm with one Redis cache both workers share.
+MODES = ("warm", "cold", "warm, Redis")
 
-    Returns per mode and page the median over `rounds` rounds of requests/s and
-    p50/p95 latency; the rounds interleave the pages, so that a slow moment of
-    the machine touches them all alike.
-    """
-    # Production serves hashed static files from a manifest: build it first.
+
+def collectstatic() -> None:
+    """Production serves hashed, compressed static files from a manifest: build them."""
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT, env={**os.environ, "DJANGO_ENV": "production"}, check=True,
     )  # fmt: skip
+
+
+def load(
+    data: dict,
+    seconds: int = 10,
+    rounds: int = 3,
+    connections: int = 8,
+    *,
+    modes: tuple[str, ...] = ("warm", "cold"),
+    cache_url: str = "",
+) -> dict:
+    """Each page under gunicorn (2 workers) and wrk, in each of `modes` (see MODES).
+
+    Returns per mode and page the median over `rounds` rounds of requests/s and
+    p50/p95 latency, and the page's size; the rounds interleave the pages, so
+    that a slow moment of the machine touches them all alike. "warm, Redis"
+    needs `cache_url`, a Redis database the load empties before each round.
+    """
+    collectstatic()
     results: dict = {}
-    for mode in ("warm", "cold"):
-        runs = [_load_once(data, seconds, connections, cold=mode == "cold") for _ in range(rounds)]
+    for mode in modes:
+        runs = []
+        for _ in range(rounds):
+            if mode == "warm, Redis":
+                import redis
+
+                redis.Redis.from_url(cache_url).flushdb()
+            shared = cache_url if mode == "warm, Redis" else ""
+            runs.append(
+                _load_once(data, seconds, connections, cold=mode == "cold", cache_url=shared)
+            )
         results[mode] = {
             name: {
                 measure: statistics.median(run[name][measure] for run in runs)
                 for measure in ("rps", "p50_ms", "p95_ms")
             }
-            | {"errors": sum(run[name]["errors"] for run in runs)}
+            | {
+                "errors": sum(run[name]["errors"] for run in runs),
+                "bytes": runs[-1][name]["bytes"],
+            }
             for name in data["pages"]
         }
         if mode == "warm":
@@ -452,19 +486,29 @@ def load(data: dict, seconds: int = 10, rounds: int = 3, connections: int = 8) -
     return results
 
 
-def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dict:
-    """One round: start gunicorn, run wrk against each page, stop gunicorn."""
+def session_for(user) -> str:
+    """A logged-in session for `user`, as the login page would make; its key."""
     session = SessionStore()
-    session["_auth_user_id"] = str(data["user"].pk)
+    session["_auth_user_id"] = str(user.pk)
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session["_auth_user_hash"] = data["user"].get_session_auth_hash()
+    session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
+    assert session.session_key is not None
+    return session.session_key
+
+
+@contextmanager
+def gunicorn(*, cold: bool = False, cache_url: str = "") -> Iterator[tuple[str, int]]:
+    """gunicorn with 2 workers on production settings; yields its address and its pid.
+
+    Requests must say they came over HTTPS (X-Forwarded-Proto), as behind the proxy.
+    """
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_ENV": "production",
-        # The same key as this process: it signed the session the load uses.
+        # The same key as this process: it signed the sessions the load uses.
         "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
@@ -472,6 +516,7 @@ def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dic
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "BENCH_COLD": "1" if cold else "0",
+        "CACHE_URL": cache_url,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     server = subprocess.Popen(
@@ -479,9 +524,6 @@ def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dic
          "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(WRK_SCRIPT)
-    results: dict[str, Any] = {}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -490,38 +532,53 @@ def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dic
                 break
             except OSError:
                 time.sleep(0.2)
-        cookies = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-        headers = ["-H", f"Cookie: {cookies}", "-H", "X-Forwarded-Proto: https"]
-        # Like a browser, keep the CSRF cookie the first page sets.
-        csrf = _csrf_cookie(f"http://127.0.0.1:{port}{data['pages']['review page']}", headers)
-        headers[1] = f"Cookie: {cookies}; {settings.CSRF_COOKIE_NAME}={csrf}"
-        for name, path in data["pages"].items():
-            url = f"http://127.0.0.1:{port}{path}"
-            _check_answers_200(url, _header_dict(headers))
-            subprocess.run(
-                ["wrk", "-t1", "-c2", "-d2s", *headers, url], capture_output=True
-            )  # warm-up
-            out = subprocess.run(
-                ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                 "-s", str(script), *headers, url],
-                capture_output=True, text=True, timeout=seconds + 60,
-            ).stdout  # fmt: skip
-            match = re.search(r"RESULT (\S+) (\S+) (\S+) (\d+) (\d+)", out)
-            if not match:
-                raise RuntimeError(f"wrk gave no result for {name}:\n{out}")
-            rps, p50, p95, count, errors = match.groups()
-            results[name] = {
-                "rps": float(rps), "p50_ms": float(p50), "p95_ms": float(p95),
-                "requests": int(count), "errors": int(errors),
-            }  # fmt: skip
-        workers = subprocess.run(
-            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-        ).stdout.split()
-        results["_worker_peak_mib"] = (
-            max((_rss_peak_kib(int(pid)) for pid in workers), default=0) / 1024
-        )
+        yield f"http://127.0.0.1:{port}", server.pid
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _load_once(
+    data: dict, seconds: int, connections: int, *, cold: bool, cache_url: str = ""
+) -> dict:
+    """One round: start gunicorn, run wrk against each page, stop gunicorn."""
+    session_key = session_for(data["user"])
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(WRK_SCRIPT)
+    results: dict[str, Any] = {}
+    try:
+        with gunicorn(cold=cold, cache_url=cache_url) as (base, pid):
+            cookies = f"{settings.SESSION_COOKIE_NAME}={session_key}"
+            headers = ["-H", f"Cookie: {cookies}", "-H", "X-Forwarded-Proto: https"]
+            # Like a browser, keep the CSRF cookie the first page sets.
+            first = next(path for name, path in data["pages"].items() if name != "floor")
+            csrf = _csrf_cookie(f"{base}{first}", headers)
+            headers[1] = f"Cookie: {cookies}; {settings.CSRF_COOKIE_NAME}={csrf}"
+            for name, path in data["pages"].items():
+                url = f"{base}{path}"
+                size = _check_answers_200(url, _header_dict(headers))
+                subprocess.run(
+                    ["wrk", "-t1", "-c2", "-d2s", *headers, url], capture_output=True
+                )  # warm-up
+                out = subprocess.run(
+                    ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                     "-s", str(script), *headers, url],
+                    capture_output=True, text=True, timeout=seconds + 60,
+                ).stdout  # fmt: skip
+                match = re.search(r"RESULT (\S+) (\S+) (\S+) (\d+) (\d+)", out)
+                if not match:
+                    raise RuntimeError(f"wrk gave no result for {name}:\n{out}")
+                rps, p50, p95, count, errors = match.groups()
+                results[name] = {
+                    "rps": float(rps), "p50_ms": float(p50), "p95_ms": float(p95),
+                    "requests": int(count), "errors": int(errors), "bytes": size,
+                }  # fmt: skip
+            workers = subprocess.run(
+                ["pgrep", "-P", str(pid)], capture_output=True, text=True
+            ).stdout.split()
+            results["_worker_peak_mib"] = (
+                max((_rss_peak_kib(int(w)) for w in workers), default=0) / 1024
+            )
+    finally:
         script.unlink(missing_ok=True)
     return results
