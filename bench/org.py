@@ -463,6 +463,7 @@ def build(fraction: float, measured: Slice = Slice()) -> dict:
     }
     return {
         "user": lead,
+        "people": [lead, *engineers],
         "pages": paths,
         "rows": rows,
         "made": made,

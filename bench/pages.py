@@ -114,7 +114,11 @@ def build(scale: float) -> dict:
         "unknowns page": measured["unknowns page"],
         "approvals queue": "/approvals/",
     }
-    return {"user": lead, "pages": {k: v for k, v in pages.items() if _routed(v)}}
+    return {
+        "user": lead,
+        "people": [lead, *engineers],
+        "pages": {k: v for k, v in pages.items() if _routed(v)},
+    }
 
 
 def n_of(count: int, scale: float) -> int:
