@@ -123,7 +123,7 @@ def run(
             # them back as the browser behind the TLS proxy would.
             for cookie in web.cookies:
                 cookie.secure = False
-            token = web.cookies.get(settings.CSRF_COOKIE_NAME, "")
+            token = web.cookies.get(settings.CSRF_COOKIE_NAME) or ""
             started = time.perf_counter()
             try:
                 answer = web.post(
