@@ -69,7 +69,7 @@ def build(scale: float) -> dict:
     measured on it, to compare with the same pages in the organisation.
     """
     from accounts.models import User
-    from bench import org
+    from bench import frontend, org
     from planning import services
     from squads.models import Membership, Squad
 
@@ -93,11 +93,12 @@ def build(scale: float) -> dict:
         Membership.objects.create(squad=squad, user=person, role="engineer")
     project = services.create_project(lead, squad, name="Bench", slug="bench", tech_lead=lead)
     measured = build_measured(lead, engineers, project, scale=scale)
+    diagrams = frontend.build_milestone(lead, project)
     insights = build_insights(lead, engineers, milestones=n_of(200, scale),
                               activities=n_of(50_000, scale))  # fmt: skip
     around = org.Slice().scaled(scale)
     vetted = build_squads_around(lead, engineers[0], squads=around.squads - 2)
-    org.more_milestones(project.pk, around.milestones - 2)  # beside the two made above
+    org.more_milestones(project.pk, around.milestones - 3)  # beside the three made above
     org.notify(lead.pk, around.notifications)
     org.principal_queue(lead.pk, vetted, pending=around.pending, decided=around.decided)
     with connection.cursor() as cursor:
@@ -118,6 +119,7 @@ def build(scale: float) -> dict:
         "user": lead,
         "people": [lead, *engineers],
         "pages": {k: v for k, v in pages.items() if _routed(v)},
+        "diagram pages": diagrams,
     }
 
 
