@@ -439,8 +439,14 @@ def _csrf_cookie(url: str, headers: list[str]) -> str:
 MODES = ("warm", "cold", "warm, Redis")
 
 
+_COLLECTED: list[bool] = []
+
+
 def collectstatic() -> None:
-    """Production serves hashed, compressed static files from a manifest: build them."""
+    """Production serves hashed, compressed static files from a manifest: build them (once)."""
+    if _COLLECTED:
+        return
+    _COLLECTED.append(True)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT, env={**os.environ, "DJANGO_ENV": "production"}, check=True,
