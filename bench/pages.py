@@ -563,8 +563,7 @@ def _load_once(
             cookies = f"{settings.SESSION_COOKIE_NAME}={session_key}"
             headers = ["-H", f"Cookie: {cookies}", "-H", "X-Forwarded-Proto: https"]
             # Like a browser, keep the CSRF cookie the first page sets.
-            first = next(path for name, path in data["pages"].items() if name != "floor")
-            csrf = _csrf_cookie(f"{base}{first}", headers)
+            csrf = _csrf_cookie(f"{base}{data['pages']['review page']}", headers)
             headers[1] = f"Cookie: {cookies}; {settings.CSRF_COOKIE_NAME}={csrf}"
             for name, path in data["pages"].items():
                 url = f"{base}{path}"
