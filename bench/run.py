@@ -595,3 +595,7 @@ def _organisation_row(
         + " | ".join(counted(organisation[f]["counts"]) for f in fractions)
         + f" | {small_warm} | {shares('warm')} | {small_cold} | {shares('cold')} | {kept_text} |"
     )
+
+
+if __name__ == "__main__":
+    main()
