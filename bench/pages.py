@@ -20,6 +20,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,22 +59,19 @@ flowchart LR
 
 
 def build(scale: float) -> dict:
-    """The data set at `scale` (0.1 or 1.0); returns the paths and the user to load them as."""
-    from accounts.models import User
-    from planning import services
-    from planning.models import (
-        Activity,
-        Comment,
-        Milestone,
-        Story,
-        Subtask,
-        Unknown,
-        Verdict,
-    )
-    from squads.models import Membership, Squad
+    """The data set at `scale` (0.1 or 1.0); returns the paths and the user to load them as.
 
-    def n(count: int) -> int:
-        return max(1, round(count * scale))
+    Beside the four pages above, the measured person's world as the organisation
+    benchmark (bench/org.py) has it, with nothing around it: member of 20 squads,
+    10,000 notifications, a project of 200 milestones, 100 deferrals waiting for
+    them as principal engineer (all scaled with `scale`). Their dashboard, inbox,
+    project page, the milestone's unknowns page and their approvals queue are
+    measured on it, to compare with the same pages in the organisation.
+    """
+    from accounts.models import User
+    from bench import frontend, org
+    from planning import services
+    from squads.models import Membership, Squad
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -92,6 +92,55 @@ def build(scale: float) -> dict:
     for person in engineers:
         Membership.objects.create(squad=squad, user=person, role="engineer")
     project = services.create_project(lead, squad, name="Bench", slug="bench", tech_lead=lead)
+    measured = build_measured(lead, engineers, project, scale=scale)
+    diagrams = frontend.build_milestone(lead, project)
+    insights = build_insights(lead, engineers, milestones=n_of(200, scale),
+                              activities=n_of(50_000, scale))  # fmt: skip
+    around = org.Slice().scaled(scale)
+    vetted = build_squads_around(lead, engineers[0], squads=around.squads - 2)
+    org.more_milestones(project.pk, around.milestones - 3)  # beside the three made above
+    org.notify(lead.pk, around.notifications)
+    org.principal_queue(lead.pk, vetted, pending=around.pending, decided=around.decided)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    pages = {
+        "floor": "/bench/floor/",
+        "milestone page": measured["milestone page"],
+        "review page": measured["review page"],
+        "API list of unknowns": measured["API list of unknowns"],
+        "insights page": insights,
+        "dashboard": "/",
+        "inbox": "/inbox/",
+        "project page": project.get_absolute_url(),
+        "unknowns page": measured["unknowns page"],
+        "approvals queue": "/approvals/",
+    }
+    return {
+        "user": lead,
+        "people": [lead, *engineers],
+        "pages": {k: v for k, v in pages.items() if _routed(v)},
+        "diagram pages": diagrams,
+    }
+
+
+def n_of(count: int, scale: float) -> int:
+    return max(1, round(count * scale))
+
+
+def build_measured(lead, engineers, project, *, scale: float) -> dict[str, str]:
+    """In `project` (led by `lead`, `engineers` in its squad): the measured milestone and
+    its design review, and a second milestone whose unknowns the API lists; their paths.
+
+    A milestone with 7 artifacts (with diagrams), 60 unknowns, 30 stories of 4
+    sub-tasks, 300 activity rows, in design review with 200 comments and three
+    approvals; 200 unknowns on the other (all scaled with `scale`).
+    """
+    from planning import services
+    from planning.models import Activity, Comment, Milestone, Story, Subtask, Unknown, Verdict
+
+    def n(count: int) -> int:
+        return n_of(count, scale)
+
     milestone = services.create_milestone(lead, project, title="Big milestone")
     for artifact in milestone.artifacts.all():
         services.save_artifact_body(lead, artifact, body=BODY, base_revision=0)
@@ -132,17 +181,46 @@ def build(scale: float) -> dict:
         Unknown(milestone=listing, number=i + 1, title=f"Listed {i}", owner=engineers[i % 4])
         for i in range(n(200))
     )
-    insights = build_insights(lead, engineers, milestones=n(200), activities=n(50_000))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    pages = {
-        "floor": "/bench/floor/",
+    return {
         "milestone page": milestone.get_absolute_url(),
         "review page": review.get_absolute_url(),
         "API list of unknowns": f"/api/v1/milestones/{listing.pk}/unknowns/?page_size=200",
-        "insights page": insights,
+        "unknowns page": reverse("planning:unknown-list", kwargs=milestone.url_kwargs()),
     }
-    return {"user": lead, "pages": {k: v for k, v in pages.items() if _routed(v)}}
+
+
+def build_squads_around(lead, other, *, squads: int) -> list[int]:
+    """`squads` more squads with `lead` in each, each with a project led by `other` whose
+    principal engineer is `lead`: 5 milestones of 30 unknowns. Returns the projects' ids."""
+    from planning.models import Milestone, Project, Unknown
+    from squads.models import Membership, Squad
+
+    made = Squad.objects.bulk_create(
+        Squad(name=f"Bench {i}", slug=f"bench-{i}") for i in range(1, squads + 1)
+    )
+    Membership.objects.bulk_create(
+        Membership(squad=squad, user=person, role=role)
+        for squad in made
+        for person, role in ((lead, "engineer"), (other, "tech_lead"))
+    )
+    projects = Project.objects.bulk_create(
+        Project(squad=squad, name=f"Vetted {squad.pk}", slug="vetted", tech_lead=other,
+                principal_engineer=lead)
+        for squad in made
+    )  # fmt: skip
+    milestones = Milestone.objects.bulk_create(
+        Milestone(project=project, number=k + 1, title=f"Milestone {k + 1}", tech_lead=other,
+                  phase="unknowns")
+        for project in projects
+        for k in range(5)
+    )  # fmt: skip
+    Unknown.objects.bulk_create(
+        Unknown(milestone=milestone, number=k + 1, title=f"Unknown {k + 1}",
+                owner=lead if k % 10 == 0 else other, priority=["high", "normal"][k % 2])
+        for milestone in milestones
+        for k in range(30)
+    )  # fmt: skip
+    return [project.pk for project in projects]
 
 
 # Each milestone's way through the phases: (days after its creation, phase moved to).
@@ -328,9 +406,10 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _check_answers_200(url: str, headers: dict[str, str]) -> None:
-    """Measure the page itself, not a redirect to the login page or an error."""
+def _check_answers_200(url: str, headers: dict[str, str]) -> int:
+    """Measure the page itself, not a redirect to the login page or an error; its size."""
     opener = urllib.request.build_opener(_NoRedirect)
+    size = 0
     try:
         with opener.open(urllib.request.Request(url, headers=headers), timeout=30) as answer:
             status = answer.status
@@ -340,6 +419,7 @@ def _check_answers_200(url: str, headers: dict[str, str]) -> None:
         status = error.code
     if status != 200:
         raise RuntimeError(f"{url} answered {status} under gunicorn; the numbers would be wrong")
+    return size
 
 
 def _csrf_cookie(url: str, headers: list[str]) -> str:
@@ -354,27 +434,63 @@ def _csrf_cookie(url: str, headers: list[str]) -> str:
     raise RuntimeError(f"{url} set no CSRF cookie")
 
 
-def load(data: dict, seconds: int = 10, rounds: int = 3, connections: int = 8) -> dict:
-    """Each page under gunicorn (2 workers) and wrk, warm (cache on) and cold (cache off).
+# How the pages are served in each mode of the load: cold (no cache), warm with the
+# cache in each worker's memory, warm with one Redis cache both workers share.
+MODES = ("warm", "cold", "warm, Redis")
 
-    Returns per mode and page the median over `rounds` rounds of requests/s and
-    p50/p95 latency; the rounds interleave the pages, so that a slow moment of
-    the machine touches them all alike.
-    """
-    # Production serves hashed static files from a manifest: build it first.
+
+_COLLECTED: list[bool] = []
+
+
+def collectstatic() -> None:
+    """Production serves hashed, compressed static files from a manifest: build them (once)."""
+    if _COLLECTED:
+        return
+    _COLLECTED.append(True)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=ROOT, env={**os.environ, "DJANGO_ENV": "production"}, check=True,
     )  # fmt: skip
+
+
+def load(
+    data: dict,
+    seconds: int = 10,
+    rounds: int = 3,
+    connections: int = 8,
+    *,
+    modes: tuple[str, ...] = ("warm", "cold"),
+    cache_url: str = "",
+) -> dict:
+    """Each page under gunicorn (2 workers) and wrk, in each of `modes` (see MODES).
+
+    Returns per mode and page the median over `rounds` rounds of requests/s and
+    p50/p95 latency, and the page's size; the rounds interleave the pages, so
+    that a slow moment of the machine touches them all alike. "warm, Redis"
+    needs `cache_url`, a Redis database the load empties before each round.
+    """
+    collectstatic()
     results: dict = {}
-    for mode in ("warm", "cold"):
-        runs = [_load_once(data, seconds, connections, cold=mode == "cold") for _ in range(rounds)]
+    for mode in modes:
+        runs = []
+        for _ in range(rounds):
+            if mode == "warm, Redis":
+                import redis
+
+                redis.Redis.from_url(cache_url).flushdb()
+            shared = cache_url if mode == "warm, Redis" else ""
+            runs.append(
+                _load_once(data, seconds, connections, cold=mode == "cold", cache_url=shared)
+            )
         results[mode] = {
             name: {
                 measure: statistics.median(run[name][measure] for run in runs)
                 for measure in ("rps", "p50_ms", "p95_ms")
             }
-            | {"errors": sum(run[name]["errors"] for run in runs)}
+            | {
+                "errors": sum(run[name]["errors"] for run in runs),
+                "bytes": runs[-1][name]["bytes"],
+            }
             for name in data["pages"]
         }
         if mode == "warm":
@@ -382,19 +498,29 @@ def load(data: dict, seconds: int = 10, rounds: int = 3, connections: int = 8) -
     return results
 
 
-def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dict:
-    """One round: start gunicorn, run wrk against each page, stop gunicorn."""
+def session_for(user) -> str:
+    """A logged-in session for `user`, as the login page would make; its key."""
     session = SessionStore()
-    session["_auth_user_id"] = str(data["user"].pk)
+    session["_auth_user_id"] = str(user.pk)
     session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    session["_auth_user_hash"] = data["user"].get_session_auth_hash()
+    session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
+    assert session.session_key is not None
+    return session.session_key
+
+
+@contextmanager
+def gunicorn(*, cold: bool = False, cache_url: str = "") -> Iterator[tuple[str, int]]:
+    """gunicorn with 2 workers on production settings; yields its address and its pid.
+
+    Requests must say they came over HTTPS (X-Forwarded-Proto), as behind the proxy.
+    """
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_ENV": "production",
-        # The same key as this process: it signed the session the load uses.
+        # The same key as this process: it signed the sessions the load uses.
         "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
@@ -402,6 +528,7 @@ def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dic
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "BENCH_COLD": "1" if cold else "0",
+        "CACHE_URL": cache_url,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     server = subprocess.Popen(
@@ -409,9 +536,6 @@ def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dic
          "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    script.write_text(WRK_SCRIPT)
-    results: dict[str, Any] = {}
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -420,38 +544,52 @@ def _load_once(data: dict, seconds: int, connections: int, *, cold: bool) -> dic
                 break
             except OSError:
                 time.sleep(0.2)
-        cookies = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-        headers = ["-H", f"Cookie: {cookies}", "-H", "X-Forwarded-Proto: https"]
-        # Like a browser, keep the CSRF cookie the first page sets.
-        csrf = _csrf_cookie(f"http://127.0.0.1:{port}{data['pages']['review page']}", headers)
-        headers[1] = f"Cookie: {cookies}; {settings.CSRF_COOKIE_NAME}={csrf}"
-        for name, path in data["pages"].items():
-            url = f"http://127.0.0.1:{port}{path}"
-            _check_answers_200(url, _header_dict(headers))
-            subprocess.run(
-                ["wrk", "-t1", "-c2", "-d2s", *headers, url], capture_output=True
-            )  # warm-up
-            out = subprocess.run(
-                ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-                 "-s", str(script), *headers, url],
-                capture_output=True, text=True, timeout=seconds + 60,
-            ).stdout  # fmt: skip
-            match = re.search(r"RESULT (\S+) (\S+) (\S+) (\d+) (\d+)", out)
-            if not match:
-                raise RuntimeError(f"wrk gave no result for {name}:\n{out}")
-            rps, p50, p95, count, errors = match.groups()
-            results[name] = {
-                "rps": float(rps), "p50_ms": float(p50), "p95_ms": float(p95),
-                "requests": int(count), "errors": int(errors),
-            }  # fmt: skip
-        workers = subprocess.run(
-            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
-        ).stdout.split()
-        results["_worker_peak_mib"] = (
-            max((_rss_peak_kib(int(pid)) for pid in workers), default=0) / 1024
-        )
+        yield f"http://127.0.0.1:{port}", server.pid
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _load_once(
+    data: dict, seconds: int, connections: int, *, cold: bool, cache_url: str = ""
+) -> dict:
+    """One round: start gunicorn, run wrk against each page, stop gunicorn."""
+    session_key = session_for(data["user"])
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(WRK_SCRIPT)
+    results: dict[str, Any] = {}
+    try:
+        with gunicorn(cold=cold, cache_url=cache_url) as (base, pid):
+            cookies = f"{settings.SESSION_COOKIE_NAME}={session_key}"
+            headers = ["-H", f"Cookie: {cookies}", "-H", "X-Forwarded-Proto: https"]
+            # Like a browser, keep the CSRF cookie the first page sets.
+            csrf = _csrf_cookie(f"{base}{data['pages']['review page']}", headers)
+            headers[1] = f"Cookie: {cookies}; {settings.CSRF_COOKIE_NAME}={csrf}"
+            for name, path in data["pages"].items():
+                url = f"{base}{path}"
+                size = _check_answers_200(url, _header_dict(headers))
+                subprocess.run(
+                    ["wrk", "-t1", "-c2", "-d2s", *headers, url], capture_output=True
+                )  # warm-up
+                out = subprocess.run(
+                    ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                     "-s", str(script), *headers, url],
+                    capture_output=True, text=True, timeout=seconds + 60,
+                ).stdout  # fmt: skip
+                match = re.search(r"RESULT (\S+) (\S+) (\S+) (\d+) (\d+)", out)
+                if not match:
+                    raise RuntimeError(f"wrk gave no result for {name}:\n{out}")
+                rps, p50, p95, count, errors = match.groups()
+                results[name] = {
+                    "rps": float(rps), "p50_ms": float(p50), "p95_ms": float(p95),
+                    "requests": int(count), "errors": int(errors), "bytes": size,
+                }  # fmt: skip
+            workers = subprocess.run(
+                ["pgrep", "-P", str(pid)], capture_output=True, text=True
+            ).stdout.split()
+            results["_worker_peak_mib"] = (
+                max((_rss_peak_kib(int(w)) for w in workers), default=0) / 1024
+            )
+    finally:
         script.unlink(missing_ok=True)
     return results

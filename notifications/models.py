@@ -78,6 +78,11 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
+            # A person's newest first (the inbox's page, the dashboard's unread): read in
+            # order, however many they have, not all of them sorted.
+            models.Index(
+                fields=["recipient", "-created_at", "-id"], name="notification_recent_idx"
+            ),
             models.Index(
                 fields=["email", "email_claimed_at"],
                 name="notification_outbox_idx",
