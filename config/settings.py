@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import Env
@@ -321,12 +321,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 # our own origin only; no inline script or style, no eval. htmx runs with
 # allowEval off (base.html), and Mermaid draws in a sandboxed frame with a
 # policy of its own (planning/views/diagrams.py), handing back an image, which
-# is why images may be data: URLs. See docs/architecture.md §1.3.
+# is why images may be data: URLs. The artifact editor alone adds a nonce, for
+# its import map and the style sheet CodeMirror writes; a page that does not ask
+# for request.csp_nonce has none in its policy. See docs/architecture.md §1.3.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:"],
         "object-src": [NONE],
         "base-uri": [NONE],
