@@ -38,7 +38,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", 0)
 if not 0 <= TRUSTED_PROXIES <= 5:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES must be between 0 and 5, got {TRUSTED_PROXIES}.")
-SITE_URL = env.str("SITE_URL", "http://localhost:8000").rstrip("/")
+# In development the address follows PORT, the port `make run` serves on.
+_port = 8000 if PRODUCTION else env.int("PORT", 8000)
+SITE_URL = env.str("SITE_URL", f"http://localhost:{_port}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -222,12 +224,13 @@ STORAGES = {
     },
 }
 
-# Email: printed to the console in development, SMTP in production.
+# Email: SMTP in production; in development each message is a file in
+# EMAIL_FILE_PATH, so that the demo's emails can be read without filling the terminal.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", 25)

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Start the web app with one Celery worker that also runs the beat scheduler,
 # on the embedded defaults (SQLite, folder-based broker); stop both together.
+# Their start-up lines come first; the demo logins and the address last, so
+# that they are what the terminal shows. Emails go to files (EMAIL_FILE_PATH,
+# sent-emails/ by default), not to the terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PORT="${PORT:-8000}"
+export PORT="${PORT:-8000}"
 BIN=.venv/bin
 
 children=()
@@ -19,13 +22,26 @@ trap stop EXIT INT TERM
 children+=($!)
 
 "$BIN/python" manage.py runserver "0.0.0.0:$PORT" --noreload &
-children+=($!)
+web=$!
+children+=("$web")
 
-cat <<MSG
+# Wait until the web app answers (or has stopped, e.g. on a port in use).
+for _ in $(seq 1 150); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+  kill -0 "$web" 2>/dev/null || break
+  sleep 0.2
+done
 
-  Squad Planner is running at http://localhost:$PORT/
-  Log in as the demo tech lead:  lead / squad-demo
-  (more demo logins above; Ctrl-C stops the web app and the worker)
-
-MSG
+if kill -0 "$web" 2>/dev/null; then
+  echo
+  if [ -z "${EMAIL_BACKEND:-}" ]; then
+    echo "  Emails are written to ${EMAIL_FILE_PATH:-sent-emails/}, one file each, not sent."
+  fi
+  echo "  Ctrl-C stops the web app and the worker; make reset-demo rebuilds the demo data."
+  echo
+  "$BIN/python" manage.py seed_demo --logins-only | sed 's/^/  /'
+  echo
+  echo "  Squad Planner is running at http://localhost:$PORT/  (log in as lead / squad-demo)"
+  echo
+fi
 wait -n "${children[@]}"
