@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
 from planning import services
@@ -97,7 +98,7 @@ def test_typed_text_survives_the_need_decision_the_form_beside_it(lead_page, mil
     page.screenshot(path=f"test-artifacts/editor-{width}.png", full_page=True)
 
 
-def test_a_reload_offers_the_draft_back_and_restores_it(lead_page, milestone):
+def test_a_reload_offers_the_draft_back_and_restores_it(lead_page, milestone, width):
     page = lead_page
     url = editor_url(milestone, SYSTEM)
     open_editor(page, url)
@@ -112,6 +113,7 @@ def test_a_reload_offers_the_draft_back_and_restores_it(lead_page, milestone):
     expect(offer).to_be_visible()
     expect(offer).to_contain_text("This browser kept text you had not saved")
     assert "The shopper pays" not in editor_text(page)
+    page.screenshot(path=f"test-artifacts/editor-draft-offer-{width}.png")
 
     offer.get_by_role("button", name="Restore draft").click()
     expect(offer).to_be_hidden()
@@ -283,3 +285,56 @@ def test_the_conflict_page_keeps_its_buttons_inside_the_card(
         )
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=f"test-artifacts/editor-conflict-{width}.png", full_page=True)
+
+    # The merged text saved, no draft of it is offered afterwards.
+    assert editor_text(page) == TYPED
+    page.get_by_role("button", name="Save merged text as revision 3").click()
+    expect(page.get_by_text("Saved as revision 3.")).to_be_visible()
+    assert artifact_of(milestone, SYSTEM).body == TYPED
+    expect(page.locator(".cm-content")).to_be_visible()
+    expect(page.locator(".draft-offer")).to_be_hidden()
+
+
+def test_discarding_mine_on_the_conflict_page_discards_the_draft(lead_page, milestone, tech_lead):
+    page = lead_page
+    write_artifact(tech_lead, milestone, SYSTEM, "First.\n")
+    open_editor(page, editor_url(milestone, SYSTEM))
+    type_in_editor(page, TYPED)
+    write_artifact(tech_lead, milestone, SYSTEM, "Someone else's second.\n")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(
+        page.get_by_role("heading", name=re.compile("Someone saved this artifact"))
+    ).to_be_visible()
+
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    page.get_by_role("link", name="Discard mine and open the current version").click()
+    page.wait_for_url(re.compile(r"/artifacts/system_architecture/$"))
+    expect(page.locator(".cm-content")).to_be_visible()
+
+    assert asked == ["confirm"]  # the link's own question, not a second one on leaving
+    expect(page.locator(".draft-offer")).to_be_hidden()
+    assert editor_text(page) == "Someone else's second.\n"
+
+
+def test_a_lost_session_brings_the_draft_back_after_logging_in(lead_page, milestone, tech_lead):
+    page = lead_page
+    url = editor_url(milestone, SYSTEM)
+    open_editor(page, url)
+    type_in_editor(page, TYPED)
+    Session.objects.all().delete()  # the session ends on the server, as when it expires
+
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    page.fill("input[name=username]", tech_lead.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+    page.wait_for_url(re.compile(r"/artifacts/system_architecture/$"))
+    offer = page.locator(".draft-offer")
+    expect(offer).to_be_visible()
+    offer.get_by_role("button", name="Restore draft").click()
+    assert editor_text(page) == TYPED
+    page.keyboard.press("ControlOrMeta+s")
+    expect(page.get_by_text("Saved as revision 1.")).to_be_visible()
+    assert artifact_of(milestone, SYSTEM).body == TYPED

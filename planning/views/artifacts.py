@@ -46,6 +46,12 @@ def _artifact(
 EDITOR_FORM_ID = "artifact-editor"
 
 
+def _draft_prefix(request: AuthenticatedRequest, artifact: Artifact) -> str:
+    # Drafts in the browser's storage are kept per person, milestone and artifact,
+    # and per revision the text started from (static/js/artifact-editor.js).
+    return f"squad-planner:draft:{request.user.pk}:{artifact.milestone_id}:{artifact.kind}"
+
+
 def _same_text(typed: str | None, saved: str) -> bool:
     # Browsers send a textarea's line breaks as CRLF; the saved text has LF.
     return (typed or "").replace("\r\n", "\n") == saved
@@ -84,9 +90,7 @@ def _editor_context(
         # The text on the page is not the saved one: a refused save, a preview without
         # JavaScript, or a need decision sent along with typed text.
         "unsaved": form.is_bound and not _same_text(body, services.starting_text(artifact)),
-        # Drafts in the browser's storage are kept per person, milestone and artifact,
-        # and per revision the text started from (artifact-editor.js).
-        "draft_prefix": f"squad-planner:draft:{request.user.pk}:{milestone.pk}:{artifact.kind}",
+        "draft_prefix": _draft_prefix(request, artifact),
         "import_map": import_map(),
         **extra,
     }
@@ -161,6 +165,10 @@ def _conflict(request: AuthenticatedRequest, conflict: EditConflict) -> HttpResp
         "added": added,
         "removed": removed,
         "latest_author": current.revisions.select_related("author").first(),
+        # The same editor as the artifact's page, the text unsaved and kept as a draft.
+        "editor_form_id": EDITOR_FORM_ID,
+        "draft_prefix": _draft_prefix(request, current),
+        "import_map": import_map(),
     }
     return render(request, "planning/artifact_conflict.html", context, status=409)
 

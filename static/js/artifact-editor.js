@@ -80,13 +80,16 @@ function start() {
   // The text as the page came: saved, unless the server sent back text typed before.
   const pageText = field.value;
   let unsavedOnArrival = form.hasAttribute("data-unsaved");
-  let submitting = false;
+  let leaving = false;
   let draftTimer = null;
 
   const draftKey = () => prefix + revisionField.value;
   const isDirty = () => unsavedOnArrival || view.state.doc.toString() !== pageText;
 
   function showStatus() {
+    if (!status) {
+      return;
+    }
     status.textContent = isDirty()
       ? `Unsaved changes, kept as a draft in this browser · ${SAVE_KEYS} saves`
       : `${SAVE_KEYS} saves`;
@@ -145,7 +148,9 @@ function start() {
   field.classList.add("editor-mirrored");
   field.setAttribute("aria-hidden", "true");
   field.tabIndex = -1;
-  preview.dataset.editorLines = "true";
+  if (preview) {
+    preview.dataset.editorLines = "true";
+  }
   document.querySelector(`label[for="${field.id}"]`).addEventListener("click", (event) => {
     event.preventDefault();
     view.focus();
@@ -164,7 +169,7 @@ function start() {
     }
     return true;
   });
-  if (drafts.length > 0) {
+  if (drafts.length > 0 && offer) {
     const draft = drafts[0];
     const changedSince = draft.revision !== revisionField.value;
     offer.querySelector(".draft-offer-text").textContent =
@@ -199,15 +204,15 @@ function start() {
   form.addEventListener("submit", () => {
     mirror();
     keepDraft();
-    submitting = true;
+    leaving = true;
   });
-  // A submit that did not leave (refused by the browser) must not lift the warning.
+  // Back on a page that did not leave (or from the back-forward cache): warn again.
   window.addEventListener("pageshow", () => {
-    submitting = false;
+    leaving = false;
   });
 
   window.addEventListener("beforeunload", (event) => {
-    if (isDirty() && !submitting) {
+    if (isDirty() && !leaving) {
       keepDraft();
       event.preventDefault();
       event.returnValue = "";
@@ -222,15 +227,28 @@ function start() {
   document.addEventListener("keydown", (event) => {
     if ((event.ctrlKey || event.metaKey) && !event.altKey && event.key.toLowerCase() === "s") {
       event.preventDefault();
-      if (!submitting) {
+      if (!leaving) {
         form.requestSubmit(saveButton);
       }
     }
   });
 
+  // A link that throws the text away on purpose (the conflict page's "Discard
+  // mine…", once confirmed in app.js) takes the draft with it and does not ask again.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-discards-draft]");
+    if (link && !event.defaultPrevented) {
+      clearTimeout(draftTimer);
+      draftTimer = null;
+      unsavedOnArrival = false;
+      draftsStartingWith(prefix).forEach((each) => localStorage.removeItem(each.key));
+      leaving = true;
+    }
+  });
+
   // A diagram error in the preview names its line; its button puts the cursor there.
-  preview.addEventListener("click", (event) => {
-    const go = event.target.closest("[data-goto-line]");
+  document.addEventListener("click", (event) => {
+    const go = event.target.closest("#preview [data-goto-line]");
     if (!go) {
       return;
     }
