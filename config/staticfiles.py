@@ -127,11 +127,19 @@ class NodeModulesFinder(BaseFinder):
             yield file.name, storage
 
     def check(self, **kwargs):
-        if _source_of(MERMAID_ENTRY) is not None:
+        missing = [
+            path
+            for path in (
+                MERMAID_ENTRY,
+                *(_editor_static_path(n) + f for n, (_, f) in EDITOR_MODULES.items()),
+            )
+            if _source_of(path) is None
+        ]
+        if not missing:
             return []
         return [
             CheckWarning(
-                f"Front-end packages are not installed ({MERMAID_ENTRY} is missing).",
+                f"Front-end packages are not installed ({', '.join(missing)} missing).",
                 hint="Run `npm ci` in the project folder (make run and make test do).",
                 id="squad_planner.W001",
             )
