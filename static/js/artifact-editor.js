@@ -30,11 +30,22 @@ const markdownStyle = HighlightStyle.define([
 ]);
 
 const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+// Where drafts are kept; a browser that refuses storage gets none, and still the warning.
+const store = (() => {
+  try {
+    window.localStorage.getItem("squad-planner:probe");
+    return window.localStorage;
+  } catch {
+    return { length: 0, key: () => null, getItem: () => null, setItem() {}, removeItem() {} };
+  }
+})();
+// Drafts of any artifact not opened again for this long are dropped.
+const DRAFT_DAYS = 30;
 const SAVE_KEYS = isMac ? "⌘S" : "Ctrl+S";
 
 function readDraft(key) {
   try {
-    const draft = JSON.parse(localStorage.getItem(key));
+    const draft = JSON.parse(store.getItem(key));
     return draft && typeof draft.body === "string" ? draft : null;
   } catch {
     return null;
@@ -43,8 +54,8 @@ function readDraft(key) {
 
 function draftsStartingWith(prefix) {
   const found = [];
-  for (let i = 0; i < localStorage.length; i += 1) {
-    const key = localStorage.key(i);
+  for (let i = 0; i < store.length; i += 1) {
+    const key = store.key(i);
     if (key && key.startsWith(prefix)) {
       const draft = readDraft(key);
       if (draft) {
@@ -53,6 +64,13 @@ function draftsStartingWith(prefix) {
     }
   }
   return found.sort((a, b) => b.savedAt - a.savedAt);
+}
+
+function dropOldDrafts() {
+  const oldest = Date.now() - DRAFT_DAYS * 86400000;
+  draftsStartingWith("squad-planner:draft:")
+    .filter((draft) => !(draft.savedAt > oldest))
+    .forEach((draft) => store.removeItem(draft.key));
 }
 
 function ago(time) {
@@ -101,9 +119,9 @@ function start() {
     try {
       if (isDirty()) {
         const body = view.state.doc.toString();
-        localStorage.setItem(draftKey(), JSON.stringify({ body, savedAt: Date.now(), revision: revisionField.value }));
+        store.setItem(draftKey(), JSON.stringify({ body, savedAt: Date.now(), revision: revisionField.value }));
       } else {
-        localStorage.removeItem(draftKey());
+        store.removeItem(draftKey());
       }
     } catch {
       // Storage full or refused (private mode): the page still warns before leaving.
@@ -160,11 +178,12 @@ function start() {
     view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
   }
 
+  dropOldDrafts();
   // A draft from an earlier visit: the same text as the page's is saved already and
   // is dropped; another is offered, newest first, with the revision it started from.
   const drafts = draftsStartingWith(prefix).filter((draft) => {
     if (draft.body === pageText) {
-      localStorage.removeItem(draft.key);
+      store.removeItem(draft.key);
       return false;
     }
     return true;
@@ -191,7 +210,7 @@ function start() {
         keepDraft();
         view.focus();
       } else {
-        drafts.forEach((each) => localStorage.removeItem(each.key));
+        drafts.forEach((each) => store.removeItem(each.key));
       }
       offer.hidden = true;
     });
@@ -241,7 +260,7 @@ function start() {
       clearTimeout(draftTimer);
       draftTimer = null;
       unsavedOnArrival = false;
-      draftsStartingWith(prefix).forEach((each) => localStorage.removeItem(each.key));
+      draftsStartingWith(prefix).forEach((each) => store.removeItem(each.key));
       leaving = true;
     }
   });
