@@ -17,18 +17,24 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-"$BIN/celery" -A config worker --beat --pool solo --loglevel warning \
-  --scheduler django_celery_beat.schedulers:DatabaseScheduler &
-children+=($!)
+# -q: no banner; the worker speaks only of warnings and errors. It writes its
+# pidfile once past its start-up checks (and their warnings).
+pidfile=.celery/worker.pid
+rm -f "$pidfile"
+"$BIN/celery" -q -A config worker --beat --pool solo --loglevel warning \
+  --scheduler django_celery_beat.schedulers:DatabaseScheduler --pidfile "$pidfile" &
+worker=$!
+children+=("$worker")
 
 "$BIN/python" manage.py runserver "0.0.0.0:$PORT" --noreload &
 web=$!
 children+=("$web")
 
-# Wait until the web app answers (or has stopped, e.g. on a port in use).
+# Wait until the web app answers and the worker has started (or either has
+# stopped, e.g. on a port in use).
 for _ in $(seq 1 150); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-  kill -0 "$web" 2>/dev/null || break
+  if [ -f "$pidfile" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
+  kill -0 "$web" 2>/dev/null && kill -0 "$worker" 2>/dev/null || break
   sleep 0.2
 done
 
@@ -38,10 +44,13 @@ if kill -0 "$web" 2>/dev/null; then
     echo "  Emails are written to ${EMAIL_FILE_PATH:-sent-emails/}, one file each, not sent."
   fi
   echo "  Ctrl-C stops the web app and the worker; make reset-demo rebuilds the demo data."
+  logins=$("$BIN/python" manage.py seed_demo --logins-only) || logins=""
+  if [ -n "$logins" ]; then
+    echo
+    echo "$logins" | sed 's/^/  /'
+  fi
   echo
-  "$BIN/python" manage.py seed_demo --logins-only | sed 's/^/  /'
-  echo
-  echo "  Squad Planner is running at http://localhost:$PORT/  (log in as lead / squad-demo)"
+  echo "  Squad Planner is running at http://localhost:$PORT/${logins:+  (log in as lead / squad-demo)}"
   echo
 fi
 wait -n "${children[@]}"
