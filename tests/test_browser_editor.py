@@ -114,6 +114,7 @@ def test_a_reload_offers_the_draft_back_and_restores_it(lead_page, milestone, wi
     expect(offer).to_contain_text("This browser kept text you had not saved")
     assert "The shopper pays" not in editor_text(page)
     page.screenshot(path=f"test-artifacts/editor-draft-offer-{width}.png")
+    assert_no_serious_violations(page)
 
     offer.get_by_role("button", name="Restore draft").click()
     expect(offer).to_be_hidden()
@@ -212,6 +213,11 @@ def run_axe(page) -> list[dict]:
     return [v for v in results["violations"] if v["impact"] in ("critical", "serious")]
 
 
+def assert_no_serious_violations(page) -> None:
+    serious = run_axe(page)
+    assert serious == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in serious]
+
+
 def test_the_editor_passes_axe_and_fits_the_width(lead_page, milestone, tech_lead, width):
     page = lead_page
     write_artifact(
@@ -225,8 +231,7 @@ def test_the_editor_passes_axe_and_fits_the_width(lead_page, milestone, tech_lea
     )
     expect(page.locator("#preview h2")).to_have_text("Checkout")
 
-    serious = run_axe(page)
-    assert serious == [], [(v["id"], [n["target"] for n in v["nodes"]]) for v in serious]
+    assert_no_serious_violations(page)
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width
     page.screenshot(path=f"test-artifacts/editor-typed-{width}.png", full_page=True)
@@ -285,6 +290,7 @@ def test_the_conflict_page_keeps_its_buttons_inside_the_card(
         )
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=f"test-artifacts/editor-conflict-{width}.png", full_page=True)
+    assert_no_serious_violations(page)
 
     # The merged text saved, no draft of it is offered afterwards.
     assert editor_text(page) == TYPED
