@@ -164,6 +164,21 @@ def test_leaving_asks_first_and_the_text_is_there_on_coming_back(lead_page, mile
     assert editor_text(page) == TYPED
 
 
+def test_the_browsers_back_button_brings_the_text_back_too(lead_page, milestone):
+    page = lead_page
+    open_editor(page, editor_url(milestone, SYSTEM))
+    type_in_editor(page, TYPED)
+    leave_anyway(page)
+    page.get_by_role("link", name="Back to the milestone").click()
+    page.wait_for_url(re.compile(r"/milestones/\d+/$"))
+
+    page.go_back()
+    # Pages are no-store, so the browser loads the editor afresh rather than from its cache.
+    expect(page.locator(".cm-content")).to_be_visible()
+    page.locator(".draft-offer").get_by_role("button", name="Restore draft").click()
+    assert editor_text(page) == TYPED
+
+
 def test_leaving_with_nothing_typed_asks_nothing(lead_page, milestone):
     page = lead_page
     open_editor(page, editor_url(milestone, SYSTEM))
