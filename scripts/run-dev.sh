@@ -20,6 +20,7 @@ trap stop EXIT INT TERM
 # -q: no banner; the worker speaks only of warnings and errors. It writes its
 # pidfile once past its start-up checks (and their warnings).
 pidfile=.celery/worker.pid
+mkdir -p .celery
 rm -f "$pidfile"
 "$BIN/celery" -q -A config worker --beat --pool solo --loglevel warning \
   --scheduler django_celery_beat.schedulers:DatabaseScheduler --pidfile "$pidfile" &
