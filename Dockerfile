@@ -7,8 +7,21 @@
 FROM node:22-slim AS assets
 WORKDIR /assets
 COPY package.json package-lock.json ./
+# served/ gets the files config.staticfiles.NODE_ASSETS names, in their folders:
+# Mermaid's ES module build (its entry and the chunks it imports; no source maps)
+# and the ES module of each CodeMirror package the editor imports (EDITOR_MODULES).
 RUN npm ci --omit=dev --no-audit --no-fund \
-    && find node_modules/mermaid/dist/chunks/mermaid.esm.min -name "*.map" -delete
+    && mkdir served \
+    && cp --parents \
+       node_modules/mermaid/dist/mermaid.esm.min.mjs \
+       node_modules/mermaid/dist/chunks/mermaid.esm.min/*.mjs \
+       node_modules/@codemirror/*/dist/index.js \
+       node_modules/@lezer/*/dist/index.js \
+       node_modules/@marijn/find-cluster-break/src/index.js \
+       node_modules/crelt/index.js \
+       node_modules/style-mod/src/style-mod.js \
+       node_modules/w3c-keyname/index.js \
+       served/
 
 FROM python:3.11-slim
 
@@ -33,13 +46,12 @@ RUN pip install --no-cache-dir -r requirements.lock
 
 COPY . .
 
-# Mermaid's ES module build (its entry and the chunks it imports; no source maps), where
-# config.staticfiles.NodeModulesFinder looks for it, so that collectstatic below
-# copies it (hashed and compressed) into staticfiles/vendor/mermaid/. The rest
-# of node_modules stays in the assets stage; .dockerignore keeps a local
+# The served front-end files (Mermaid's and CodeMirror's ES modules), where
+# config.staticfiles.NodeModulesFinder looks for them, so that collectstatic below
+# copies them (hashed and compressed) into staticfiles/vendor/. The rest of
+# node_modules stays in the assets stage; .dockerignore keeps a local
 # node_modules out of the build context.
-COPY --from=assets /assets/node_modules/mermaid/dist/mermaid.esm.min.mjs /app/node_modules/mermaid/dist/
-COPY --from=assets /assets/node_modules/mermaid/dist/chunks/mermaid.esm.min/ /app/node_modules/mermaid/dist/chunks/mermaid.esm.min/
+COPY --from=assets /assets/served/node_modules/ /app/node_modules/
 
 # collectstatic needs production settings (hashed, compressed file names for
 # WhiteNoise), and production settings refuse to load without a SECRET_KEY.

@@ -3,12 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# Links in the app's emails and pages follow the port (SITE_URL in config/settings.py).
+export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run run test lint format check-deploy bench lock clean
+.PHONY: help install install-run run reset-demo test lint format check-deploy bench lock clean
 
 help:
 	@echo "make run    set up and start Squad Planner on http://localhost:$(PORT) (SQLite, demo data)"
+	@echo "make reset-demo  throw the SQLite demo database away and load the demo afresh"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff check, format check and mypy (types)"
 	@echo "make bench  run the benchmarks on PostgreSQL and write BENCHMARKS.md"
@@ -19,9 +22,12 @@ $(BIN)/python:
 
 # Running needs requirements.lock and the front-end packages; tests, lint and
 # the benchmarks add the development tools (requirements-dev.lock, axe-core).
+# A development install that is up to date holds everything running needs, so
+# `make run` after `make test` installs nothing (and removes nothing).
 $(VENV)/.installed-run: requirements.lock | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@if [ -f $(VENV)/.installed-dev ] && [ ! requirements-dev.lock -nt $(VENV)/.installed-dev ]; then :; else \
+	  $(BIN)/python -m pip install --quiet --upgrade pip && \
+	  $(BIN)/python -m pip install --quiet -r requirements.lock; fi
 	@touch $@
 
 $(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
@@ -32,7 +38,8 @@ $(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
 # Front-end packages (Mermaid, CodeMirror; axe-core for the tests), pinned in package-lock.json.
 # npm ci empties node_modules first, markers included, so each kind installs again when needed.
 node_modules/.installed-run: package-lock.json
-	npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	@if [ -f node_modules/.installed-dev ] && [ ! package-lock.json -nt node_modules/.installed-dev ]; then :; else \
+	  npm ci --omit=dev --no-audit --no-fund --loglevel=error; fi
 	@touch $@
 
 node_modules/.installed-dev: package-lock.json
@@ -44,9 +51,18 @@ install-run: $(VENV)/.installed-run node_modules/.installed-run
 install: $(VENV)/.installed-dev node_modules/.installed-dev
 
 run: install-run
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
-	PORT=$(PORT) bash scripts/run-dev.sh
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py seed_demo --if-empty --no-logins
+	@bash scripts/run-dev.sh
+
+# The demo as new, on the SQLite database `make run` uses (stop `make run` first).
+# A database named by DATABASE_URL is someone's data: it is left alone.
+reset-demo: install-run
+	@if [ -n "$${DATABASE_URL:-}" ]; then \
+	  echo "DATABASE_URL is set: make reset-demo only rebuilds the SQLite demo database (db.sqlite3)."; exit 1; fi
+	rm -rf db.sqlite3 db.sqlite3-journal db.sqlite3-wal db.sqlite3-shm .celery sent-emails
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py seed_demo
 
 test: install
 	$(BIN)/python -m pytest

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import Env
@@ -38,7 +38,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", 0)
 if not 0 <= TRUSTED_PROXIES <= 5:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES must be between 0 and 5, got {TRUSTED_PROXIES}.")
-SITE_URL = env.str("SITE_URL", "http://localhost:8000").rstrip("/")
+# In development the address follows PORT, the port `make run` serves on.
+_port = 8000 if PRODUCTION else env.int("PORT", 8000)
+SITE_URL = env.str("SITE_URL", f"http://localhost:{_port}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -222,12 +224,13 @@ STORAGES = {
     },
 }
 
-# Email: printed to the console in development, SMTP in production.
+# Email: SMTP in production; in development each message is a file in
+# EMAIL_FILE_PATH, so that the demo's emails can be read without filling the terminal.
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", 25)
@@ -321,12 +324,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 # our own origin only; no inline script or style, no eval. htmx runs with
 # allowEval off (base.html), and Mermaid draws in a sandboxed frame with a
 # policy of its own (planning/views/diagrams.py), handing back an image, which
-# is why images may be data: URLs. See docs/architecture.md §1.3.
+# is why images may be data: URLs. The artifact editor alone adds a nonce, for
+# its import map and the style sheet CodeMirror writes; a page that does not ask
+# for request.csp_nonce has none in its policy. See docs/architecture.md §1.3.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:"],
         "object-src": [NONE],
         "base-uri": [NONE],

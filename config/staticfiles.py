@@ -2,12 +2,17 @@
 
 `npm ci` installs the packages pinned in package-lock.json into node_modules/;
 this finder exposes only the files named in NODE_ASSETS, so collectstatic
-copies Mermaid's ES module build (its entry and the chunks it imports) rather
-than a package's whole tree.
+copies Mermaid's ES module build (its entry and the chunks it imports) and
+CodeMirror's ES modules rather than a package's whole tree.
+
+CodeMirror is split into packages that import each other by bare name
+(`@codemirror/state`); no build step joins them, so the editor page maps each
+name to its static file with an import map (EDITOR_MODULES, import_map()).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
@@ -16,6 +21,8 @@ from django.conf import settings
 from django.contrib.staticfiles.finders import BaseFinder
 from django.core.checks import Warning as CheckWarning
 from django.core.files.storage import FileSystemStorage
+from django.templatetags.static import static
+from django.utils.safestring import SafeString, mark_safe
 
 MERMAID_ENTRY = "vendor/mermaid/mermaid.esm.min.mjs"
 
@@ -26,6 +33,53 @@ NODE_ASSETS = {
     # The entry imports these by relative path; source maps stay out.
     "vendor/mermaid/chunks/mermaid.esm.min/": ("mermaid/dist/chunks/mermaid.esm.min", "*.mjs"),
 }
+
+# The editor's ES modules: the name they are imported by -> its folder under node_modules/
+# and file. Each is served alone as vendor/codemirror/<folder name>/<file>; together they
+# are every module that @codemirror/view, @codemirror/lang-markdown and what they import reach.
+EDITOR_MODULES = {
+    "@codemirror/autocomplete": ("@codemirror/autocomplete/dist", "index.js"),
+    "@codemirror/commands": ("@codemirror/commands/dist", "index.js"),
+    "@codemirror/lang-css": ("@codemirror/lang-css/dist", "index.js"),
+    "@codemirror/lang-html": ("@codemirror/lang-html/dist", "index.js"),
+    "@codemirror/lang-javascript": ("@codemirror/lang-javascript/dist", "index.js"),
+    "@codemirror/lang-markdown": ("@codemirror/lang-markdown/dist", "index.js"),
+    "@codemirror/language": ("@codemirror/language/dist", "index.js"),
+    "@codemirror/lint": ("@codemirror/lint/dist", "index.js"),
+    "@codemirror/search": ("@codemirror/search/dist", "index.js"),
+    "@codemirror/state": ("@codemirror/state/dist", "index.js"),
+    "@codemirror/streamparser": ("@codemirror/streamparser/dist", "index.js"),
+    "@codemirror/view": ("@codemirror/view/dist", "index.js"),
+    "@lezer/common": ("@lezer/common/dist", "index.js"),
+    "@lezer/css": ("@lezer/css/dist", "index.js"),
+    "@lezer/highlight": ("@lezer/highlight/dist", "index.js"),
+    "@lezer/html": ("@lezer/html/dist", "index.js"),
+    "@lezer/javascript": ("@lezer/javascript/dist", "index.js"),
+    "@lezer/lr": ("@lezer/lr/dist", "index.js"),
+    "@lezer/markdown": ("@lezer/markdown/dist", "index.js"),
+    "@marijn/find-cluster-break": ("@marijn/find-cluster-break/src", "index.js"),
+    "crelt": ("crelt", "index.js"),
+    "style-mod": ("style-mod/src", "style-mod.js"),
+    "w3c-keyname": ("w3c-keyname", "index.js"),
+}
+
+
+def _editor_static_path(name: str) -> str:
+    return f"vendor/codemirror/{name.removeprefix('@').replace('/', '-')}/"
+
+
+NODE_ASSETS.update({_editor_static_path(name): source for name, source in EDITOR_MODULES.items()})
+
+
+def import_map() -> SafeString:
+    """The import map, as JSON to put inside <script type="importmap">, that lets
+    the browser find each editor module by its bare name."""
+    imports = {
+        name: static(_editor_static_path(name) + file) for name, (_, file) in EDITOR_MODULES.items()
+    }
+    text = json.dumps({"imports": imports}, indent=1)
+    # Nothing in it may end the script element early.
+    return mark_safe(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
 def _node_modules() -> Path:
@@ -73,11 +127,19 @@ class NodeModulesFinder(BaseFinder):
             yield file.name, storage
 
     def check(self, **kwargs):
-        if _source_of(MERMAID_ENTRY) is not None:
+        missing = [
+            path
+            for path in (
+                MERMAID_ENTRY,
+                *(_editor_static_path(n) + f for n, (_, f) in EDITOR_MODULES.items()),
+            )
+            if _source_of(path) is None
+        ]
+        if not missing:
             return []
         return [
             CheckWarning(
-                f"Front-end packages are not installed ({MERMAID_ENTRY} is missing).",
+                f"Front-end packages are not installed ({', '.join(missing)} missing).",
                 hint="Run `npm ci` in the project folder (make run and make test do).",
                 id="squad_planner.W001",
             )

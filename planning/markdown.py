@@ -32,6 +32,8 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align"},
     "th": {"align"},
     "ol": {"start"},
+    # The line of the source a ```mermaid block starts on, for its errors' line numbers.
+    "pre": {"data-line"},
 }
 ALIGNMENTS = {"left", "center", "right"}
 _ALIGN_CLASSES = {f"align-{alignment}" for alignment in ALIGNMENTS}
@@ -63,7 +65,11 @@ def _render_fence(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     language = token.info.strip().split(maxsplit=1)[0].lower() if token.info.strip() else ""
     if language == "mermaid":
-        return f'<pre class="mermaid">{escape(safe_mermaid_source(token.content))}</pre>\n'
+        # The diagram's first line is the one after the fence (token.map counts from 0).
+        fence_line = f' data-line="{token.map[0] + 1}"' if token.map else ""
+        return (
+            f'<pre class="mermaid"{fence_line}>{escape(safe_mermaid_source(token.content))}</pre>\n'
+        )
     return f"<pre><code>{escape(token.content)}</code></pre>\n"
 
 
@@ -97,7 +103,7 @@ def _clean(html: str) -> str:
 
 # Part of every cache key: change it when the rendering or the allow-list changes,
 # and no page shows HTML rendered by the old rules.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 CACHE_SECONDS = 7 * 24 * 3600
 
 

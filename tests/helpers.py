@@ -173,3 +173,17 @@ def assert_forbidden_page(response, reason: str = "") -> None:
     assert "You cannot do that here" in page
     if reason:
         assert escape(reason) in page, f"the 403 page does not say {reason!r}"
+
+
+# The artifact editor in a browser ---------------------------------------------------
+
+
+def type_in_editor(page, text: str) -> None:
+    """Replace the editor's text with `text`, as typing would (CodeMirror over the textarea)."""
+    # htmx binds the live preview once the page has loaded; typing earlier is lost.
+    page.wait_for_load_state("load")
+    content = page.locator("#artifact-editor .cm-content")
+    content.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from html.parser import HTMLParser
 
@@ -379,7 +380,7 @@ def test_a_diagram_editor_starts_from_a_template_with_one_mermaid_block(
     assert response.status_code == 200
     text = textarea_text(page)
     assert text.count("```mermaid") == 1
-    assert page.count('<pre class="mermaid">') == 1
+    assert page.count('<pre class="mermaid"') == 1
     assert 'name="base_revision" value="0"' in page
 
 
@@ -625,6 +626,72 @@ def test_a_need_decision_on_a_required_kind_from_the_page_is_refused(
     assert artifact_of(milestone, SYSTEM).needed is None
 
 
+def test_a_need_decision_sent_with_typed_text_keeps_the_text_unsaved(
+    client_for, milestone, tech_lead
+):
+    write_artifact(tech_lead, milestone, FLOW, "Saved.\n")
+    typed = "Saved.\r\nAnd typed since, not saved yet.\r\n"
+
+    response = client_for(tech_lead).post(
+        page_url("artifact-need", milestone, FLOW),
+        {"needed": "yes", "body": typed, "base_revision": "1"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The decision is saved. Your text is not saved yet." in page
+    assert textarea_text(page) == typed  # as sent; the browser shows CRLF as LF
+    assert 'name="base_revision" value="1"' in page
+    assert "data-unsaved" in page
+    flow = artifact_of(milestone, FLOW)
+    assert (flow.needed, flow.body, flow.revision) == (True, "Saved.\n", 1)
+    assert Activity.objects.filter(milestone=milestone, verb="artifact_need_decided").count() == 1
+
+
+def test_a_need_decision_sent_with_the_saved_text_redirects(client_for, milestone, tech_lead):
+    write_artifact(tech_lead, milestone, FLOW, "Saved.\n")
+
+    response = client_for(tech_lead).post(
+        page_url("artifact-need", milestone, FLOW),
+        {"needed": "yes", "body": "Saved.\r\n", "base_revision": "1"},
+    )
+
+    assert response.status_code == 302
+    assert artifact_of(milestone, FLOW).needed is True
+
+
+def test_a_refused_need_decision_keeps_the_typed_text_too(client_for, milestone, tech_lead):
+    response = client_for(tech_lead).post(
+        page_url("artifact-need", milestone, FLOW),
+        {"needed": "no", "not_needed_reason": "", "body": "Typed.", "base_revision": "0"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert textarea_text(page) == "Typed."
+    assert "Say why it is not needed." in page
+    assert artifact_of(milestone, FLOW).needed is None
+
+
+def test_the_need_fields_belong_to_the_editors_form_for_one_who_edits(
+    client_for, milestone, tech_lead
+):
+    page = client_for(tech_lead).get(page_url("artifact-edit", milestone, FLOW)).content.decode()
+
+    markup = Markup(page)
+    forms = [attrs for tag, attrs in markup.tags if tag == "form" and attrs.get("id")]
+    assert [attrs["id"] for attrs in forms] == ["artifact-editor"]
+    need_inputs = [
+        attrs
+        for tag, attrs in markup.tags
+        if tag in ("input", "textarea") and attrs.get("name") in ("needed", "not_needed_reason")
+    ]
+    assert need_inputs and all(attrs.get("form") == "artifact-editor" for attrs in need_inputs)
+    decide = next(attrs for tag, attrs in markup.tags if attrs.get("formaction"))
+    assert decide["form"] == "artifact-editor"
+    assert decide["formaction"] == page_url("artifact-need", milestone, FLOW)
+
+
 def test_engineer_gets_403_on_deciding_need(client_for, milestone, engineer):
     response = client_for(engineer).post(
         page_url("artifact-need", milestone, FLOW), {"needed": "yes"}
@@ -757,7 +824,8 @@ def test_preview_renders_markdown_and_mermaid_blocks(client_for, milestone, engi
     page = response.content.decode()
     assert response.status_code == 200
     assert "<h2>Scope</h2>" in page
-    assert '<pre class="mermaid">flowchart LR\n  a --&gt; b</pre>' in page
+    # data-line: the fence's line, so that a diagram's errors name lines of the Markdown.
+    assert '<pre class="mermaid" data-line="3">flowchart LR\n  a --&gt; b</pre>' in page
     assert "<html" not in page
 
 
@@ -859,9 +927,16 @@ def assert_inert(fragment: str) -> None:
 
 def assert_page_runs_only_its_own_scripts(page: str) -> None:
     markup = Markup(page)
-    sources = [attrs.get("src", "") for tag, attrs in markup.tags if tag == "script"]
-    assert all(src.startswith("/static/") for src in sources), sources
-    assert all(not text.strip() for text in markup.scripts)
+    scripts = [attrs for tag, attrs in markup.tags if tag == "script"]
+    for attrs, text in zip(scripts, markup.scripts, strict=True):
+        if attrs.get("type") == "importmap":
+            # The editor's import map is data, not code, and every address in it is ours.
+            assert attrs.get("nonce"), attrs
+            addresses = json.loads(text)["imports"].values()
+            assert all(url.startswith("/static/vendor/codemirror/") for url in addresses)
+        else:
+            assert attrs.get("src", "").startswith("/static/"), attrs
+            assert not text.strip()
     for tag, attributes in markup.tags:
         assert not any(name.startswith("on") for name in attributes), tag
         assert "hx-get" not in attributes, tag

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from planning import services
 from planning.models import Activity, Milestone
 from planning.workflow import ArtifactKind, Phase
+from tests.helpers import type_in_editor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,10 +31,8 @@ def milestone_url(milestone: Milestone, tail: str = "") -> str:
 
 
 def write_in_editor(page, text: str) -> None:
-    # htmx binds the live preview once the page has loaded; typing earlier is lost.
     page.wait_for_url(re.compile(r"/artifacts/[a-z_]+/$"))
-    page.wait_for_load_state("load")
-    page.locator("textarea[name=body]").fill(text)
+    type_in_editor(page, text)
 
 
 def test_tech_lead_draws_a_diagram_marks_architecture_ready_and_advances(

@@ -11,6 +11,7 @@ from planning import services
 from planning.models import DesignReview, Milestone
 from planning.workflow import Phase
 from tests.factories import MembershipFactory, UserFactory
+from tests.helpers import type_in_editor
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -83,7 +84,7 @@ def test_a_comment_and_verdicts_reach_the_tech_leads_open_page_without_a_reload(
 def _write_and_mark_ready(page, milestone_url: str, kind: str, text: str) -> None:
     page.goto(f"{milestone_url}artifacts/{kind}/")
     page.wait_for_load_state("load")
-    page.locator("textarea[name=body]").fill(text)
+    type_in_editor(page, text)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text(re.compile(r"Saved as revision \d+\."))).to_be_visible()
     page.get_by_role("button", name="Mark ready").click()

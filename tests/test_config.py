@@ -190,6 +190,34 @@ def test_settings_refuse_both_tls_and_ssl_for_email():
     assert "Set at most one of EMAIL_USE_TLS and EMAIL_USE_SSL." in result.stderr
 
 
+def test_in_development_links_follow_the_port_and_emails_become_files():
+    result = run_python(
+        "-c",
+        "import config.settings as s; print(s.SITE_URL); print(s.EMAIL_BACKEND)",
+        PORT="8765",
+        SITE_URL=None,
+        EMAIL_BACKEND=None,
+        DJANGO_ENV=None,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "http://localhost:8765",
+        "django.core.mail.backends.filebased.EmailBackend",
+    ]
+
+
+def test_a_site_url_set_wins_over_the_port_and_production_ignores_the_port():
+    shown = "import config.settings as s; print(s.SITE_URL)"
+    chosen = run_python("-c", shown, PORT="8765", SITE_URL="https://planner.example.com/")
+    production = run_python(
+        "-c", shown, PORT="8765", SITE_URL=None, DJANGO_ENV="production", SECRET_KEY="x" * 50
+    )
+
+    assert chosen.stdout.strip() == "https://planner.example.com"
+    assert production.stdout.strip() == "http://localhost:8000", production.stderr
+
+
 def production_check(**extra: str | None) -> subprocess.CompletedProcess:
     env = {
         "DJANGO_ENV": "production",

@@ -72,12 +72,16 @@ def test_a_mermaid_fence_becomes_a_pre_that_mermaid_draws():
     html = render_markdown(DIAGRAM)
 
     assert "<p>Before the diagram.</p>" in html
-    assert '<pre class="mermaid">flowchart LR\n  a[Shop] --&gt; b[(Vault)]</pre>' in html
+    assert (
+        '<pre class="mermaid" data-line="3">flowchart LR\n  a[Shop] --&gt; b[(Vault)]</pre>' in html
+    )
     assert "<code" not in html
 
 
 def test_the_mermaid_fence_is_recognised_whatever_its_case():
-    assert '<pre class="mermaid">' in render_markdown("```Mermaid\ngraph TD\n  a-->b\n```\n")
+    assert '<pre class="mermaid" data-line="1">' in render_markdown(
+        "```Mermaid\ngraph TD\n  a-->b\n```\n"
+    )
 
 
 def test_other_classes_than_mermaid_are_dropped():
@@ -160,7 +164,7 @@ def test_mermaid_click_and_callback_lines_are_removed():
         '  click B href "javascript:alert(1)"\n  callback A "alert"\n```\n'
     )
 
-    assert html == '<pre class="mermaid">flowchart LR\n  A --&gt; B</pre>\n'
+    assert html == '<pre class="mermaid" data-line="1">flowchart LR\n  A --&gt; B</pre>\n'
 
 
 def test_a_mermaid_click_after_a_semicolon_is_removed_too():
@@ -179,7 +183,7 @@ def test_mermaid_styles_that_load_urls_are_removed():
         "  %%{init: {'securityLevel': 'loose'}}%%\n```\n"
     )
 
-    assert html == '<pre class="mermaid">flowchart LR\n  A --&gt; B</pre>\n'
+    assert html == '<pre class="mermaid" data-line="1">flowchart LR\n  A --&gt; B</pre>\n'
 
 
 def test_tags_inside_mermaid_labels_are_removed_but_line_breaks_stay():
@@ -187,7 +191,10 @@ def test_tags_inside_mermaid_labels_are_removed_but_line_breaks_stay():
         "```mermaid\nflowchart LR\n  A[<img src=x onerror=alert(1)>] --> B[one<br>two]\n```\n"
     )
 
-    assert html == '<pre class="mermaid">flowchart LR\n  A[] --&gt; B[one&lt;br&gt;two]</pre>\n'
+    assert (
+        html
+        == '<pre class="mermaid" data-line="1">flowchart LR\n  A[] --&gt; B[one&lt;br&gt;two]</pre>\n'
+    )
 
 
 # diff_lines and diff_stats ---------------------------------------------------------

@@ -49,6 +49,25 @@ def test_pages_carry_the_strict_policy_and_deny_unused_features(client, client_f
             assert f"{feature}=()" in features
 
 
+def test_the_artifact_editor_alone_adds_a_nonce_for_its_import_map_and_styles(
+    client_for, tech_lead, milestone
+):
+    artifact = milestone.artifacts.get(kind="system_architecture")
+    services.save_artifact_body(tech_lead, artifact, body="Text.", base_revision=0)
+    editor = client_for(tech_lead).get(artifact.get_absolute_url())
+
+    nonce = re.search(r'<script type="importmap" nonce="([^"]+)">', editor.content.decode())
+    assert nonce
+    expected = {
+        **PAGE_POLICY,
+        "script-src": f"'self' 'nonce-{nonce.group(1)}'",
+        "style-src": f"'self' 'nonce-{nonce.group(1)}'",
+    }
+    assert policy(editor) == expected
+    # A page without the editor keeps the strict policy, nonce and all.
+    assert policy(client_for(tech_lead).get(milestone.get_absolute_url())) == PAGE_POLICY
+
+
 def test_what_a_signed_in_user_is_shown_is_not_stored(client_for, tech_lead, milestone):
     review = services.schedule_review(
         tech_lead, milestone, scheduled_for=timezone.now() + timedelta(days=1)

@@ -82,6 +82,18 @@ def test_seed_demo_prints_the_logins():
         assert username in output
 
 
+def test_make_run_loads_quietly_and_prints_the_logins_apart():
+    loaded = seed("--if-empty", "--no-logins")
+    logins = seed("--logins-only")
+
+    assert "Demo data is ready." in loaded and "squad-demo" not in loaded
+    assert counts() == {"users": 6, "squads": 2, "memberships": 7, "projects": 2}
+    assert logins.startswith("Demo logins (password for each: squad-demo):")
+    assert "Demo data" not in logins
+    for username in DEMO_USERNAMES:
+        assert f"  {username} " in logins
+
+
 def test_seed_demo_twice_changes_nothing():
     seed()
     before = counts()

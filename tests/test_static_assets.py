@@ -10,6 +10,8 @@ from pathlib import PurePosixPath
 from django.core.management import call_command
 from django.test import override_settings
 
+from config.staticfiles import EDITOR_MODULES, import_map
+
 
 def test_collectstatic_hashes_mermaids_modules_and_the_imports_between_them(tmp_path):
     """A hashed module importing an unhashed name would still load, but without
@@ -46,3 +48,28 @@ def _resolve(name: str, target: str) -> str:
         elif part != ".":
             parts.append(part)
     return "/".join(parts)
+
+
+def test_the_editors_import_map_names_the_hashed_modules_collectstatic_wrote(tmp_path):
+    """CodeMirror's modules import each other by bare name, which no storage rewrites:
+    the import map must name each module's hashed file, and every bare name they import."""
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "config.storage.StaticFilesStorage"},
+    }
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=storages, DEBUG=False):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        imports = json.loads(import_map())["imports"]
+
+    assert len(imports) == len(EDITOR_MODULES)
+    names_imported = 0
+    for name, url in imports.items():
+        path = url.removeprefix("/static/")
+        assert re.search(r"\.[0-9a-f]{12}\.js$", path), (name, url)
+        module = (tmp_path / path).read_text()
+        imported = set(
+            re.findall(r"""^(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]""", module, re.M)
+        )
+        assert imported <= imports.keys(), (name, imported - imports.keys())
+        names_imported += len(imported)
+    assert names_imported > 50

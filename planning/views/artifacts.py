@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedRequest
 from config.inputs import safe_next
+from config.staticfiles import import_map
 from planning import services
 from planning.diffs import diff_lines, diff_stats
 from planning.exceptions import EditConflict
@@ -42,17 +43,39 @@ def _artifact(
     return access.get_artifact_for(request.user, milestone, kind)
 
 
+EDITOR_FORM_ID = "artifact-editor"
+
+
+def _draft_prefix(request: AuthenticatedRequest, artifact: Artifact) -> str:
+    # Drafts in the browser's storage are kept per person, milestone and artifact,
+    # and per revision the text started from (static/js/artifact-editor.js).
+    return f"squad-planner:draft:{request.user.pk}:{artifact.milestone_id}:{artifact.kind}"
+
+
+def _same_text(typed: str | None, saved: str) -> bool:
+    # Browsers send a textarea's line breaks as CRLF; the saved text has LF.
+    return (typed or "").replace("\r\n", "\n") == saved
+
+
 def _editor_context(
     request: AuthenticatedRequest, artifact: Artifact, form: ArtifactBodyForm, **extra: Any
 ) -> dict[str, Any]:
     milestone = artifact.milestone
     body = form["body"].value() if form.is_bound else services.starting_text(artifact)
+    may_edit = extra.pop("may_edit", None) or access.can(
+        request.user, Action.EDIT_ARTIFACT, artifact
+    )
     need_form = extra.pop("need_form", None) or ArtifactNeedForm(
         initial={
             "needed": NEEDED_ANSWERS.get(artifact.needed),
             "not_needed_reason": artifact.not_needed_reason,
         }
     )
+    if may_edit:
+        # The need decision is sent with the editor's form, so that the text typed
+        # so far goes along and comes back unsaved rather than being thrown away.
+        for field in need_form.fields.values():
+            field.widget.attrs["form"] = EDITOR_FORM_ID
     return {
         "artifact": artifact,
         "milestone": milestone,
@@ -60,9 +83,15 @@ def _editor_context(
         "squad": milestone.project.squad,
         "form": form,
         "preview": render_markdown(body or "", cached=False),
-        "may_edit": access.can(request.user, Action.EDIT_ARTIFACT, artifact),
+        "may_edit": may_edit,
         "may_mark": access.can(request.user, Action.MARK_ARTIFACT, artifact),
         "need_form": need_form,
+        "editor_form_id": EDITOR_FORM_ID,
+        # The text on the page is not the saved one: a refused save, a preview without
+        # JavaScript, or a need decision sent along with typed text.
+        "unsaved": form.is_bound and not _same_text(body, services.starting_text(artifact)),
+        "draft_prefix": _draft_prefix(request, artifact),
+        "import_map": import_map(),
         **extra,
     }
 
@@ -103,8 +132,7 @@ def artifact_edit(
     except PermissionDenied as refusal:
         # Keep what they typed on the page: it was refused, not lost.
         form.add_error(None, f"{refusal} Your text is kept below; copy it before leaving.")
-        context = _editor_context(request, artifact, form)
-        context["may_edit"] = True
+        context = _editor_context(request, artifact, form, may_edit=True)
         return render(request, "planning/artifact_edit.html", context, status=403)
     except ValidationError as error:
         add_service_errors(form, error)
@@ -137,6 +165,10 @@ def _conflict(request: AuthenticatedRequest, conflict: EditConflict) -> HttpResp
         "added": added,
         "removed": removed,
         "latest_author": current.revisions.select_related("author").first(),
+        # The same editor as the artifact's page, the text unsaved and kept as a draft.
+        "editor_form_id": EDITOR_FORM_ID,
+        "draft_prefix": _draft_prefix(request, current),
+        "import_map": import_map(),
     }
     return render(request, "planning/artifact_conflict.html", context, status=409)
 
@@ -188,9 +220,21 @@ def artifact_need(
     artifact = _artifact(request, squad_slug, project_slug, number, kind)
     access.require(request.user, Action.MARK_ARTIFACT, artifact)
     need_form = ArtifactNeedForm(request.POST)
+    # The editor's text comes along when the decision is sent from the editor's form;
+    # unsaved, it is shown again as typed, not saved with the decision nor thrown away.
+    typed = "body" in request.POST and not _same_text(
+        request.POST["body"], services.starting_text(artifact)
+    )
+    form = (
+        ArtifactBodyForm(request.POST)
+        if typed
+        else ArtifactBodyForm(
+            initial={"body": services.starting_text(artifact), "base_revision": artifact.revision}
+        )
+    )
     if need_form.is_valid():
         try:
-            services.decide_artifact_need(
+            artifact = services.decide_artifact_need(
                 request.user,
                 artifact,
                 needed=need_form.cleaned_data["needed"],
@@ -199,11 +243,12 @@ def artifact_need(
         except ValidationError as error:
             add_service_errors(need_form, error)
         else:
-            messages.success(request, "The decision is saved.")
-            return redirect(artifact.get_absolute_url())
-    form = ArtifactBodyForm(
-        initial={"body": services.starting_text(artifact), "base_revision": artifact.revision}
-    )
+            if not typed:
+                messages.success(request, "The decision is saved.")
+                return redirect(artifact.get_absolute_url())
+            messages.success(request, "The decision is saved. Your text is not saved yet.")
+            context = _editor_context(request, artifact, form)
+            return render(request, "planning/artifact_edit.html", context)
     context = _editor_context(request, artifact, form, need_form=need_form)
     return render(request, "planning/artifact_edit.html", context, status=400)
 

@@ -47,9 +47,11 @@
     return { svg: markup, width, height, kind: diagramType };
   }
 
-  function firstLine(error) {
+  // The whole message: a parse error names its line on the first and says what was
+  // expected on the last (the page picks them out, js/diagrams.js).
+  function errorText(error) {
     const message = error && error.message ? String(error.message) : "";
-    return message.split("\n")[0].replace(/:\s*$/, "") || "it could not be drawn";
+    return message.slice(0, 2000) || "it could not be drawn";
   }
 
   window.addEventListener("message", (event) => {
@@ -66,7 +68,7 @@
       try {
         answer = { id, ...(await draw(source)) };
       } catch (error) {
-        answer = { id, error: firstLine(error) };
+        answer = { id, error: errorText(error) };
       }
       window.parent.postMessage(answer, pageOrigin);
     });

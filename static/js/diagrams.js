@@ -84,11 +84,48 @@
     block.dataset.processed = "drawn";
   }
 
+  // Mermaid's parse errors read "Parse error on line 3:", the text around it, a
+  // caret, then "Expecting 'SEMI', …, got 'EOF'". The note says the line in the
+  // Markdown (the block's data-line is its fence's) and what was expected; in the
+  // editor the line is a button that puts the cursor there (js/artifact-editor.js).
   function showError(block, message) {
     block.dataset.processed = "error";
+    const lines = message.split("\n").map((line) => line.trim()).filter(Boolean);
+    const found = /^(?:Parse|Lexical) error on line (\d+)/.exec(lines[0] || "");
+    const fence = Number(block.dataset.line);
     const note = document.createElement("p");
     note.className = "diagram-error";
-    note.textContent = "This diagram has an error: " + message + (/[.!?]$/.test(message) ? "" : ".");
+    if (!found) {
+      const first = (lines[0] || "it could not be drawn").replace(/:\s*$/, "");
+      note.textContent = "This diagram has an error: " + first + (/[.!?]$/.test(first) ? "" : ".");
+      block.insertAdjacentElement("afterend", note);
+      return;
+    }
+    // At the end of the text Mermaid names the line after the last: the unfinished one is the last.
+    const inDiagram = Math.min(Number(found[1]), block.textContent.replace(/\n+$/, "").split("\n").length);
+    const line = fence > 0 ? fence + inDiagram : inDiagram;
+    const where = fence > 0 ? "line " + line : "line " + inDiagram + " of the diagram";
+    let what = lines.length > 1 ? lines[lines.length - 1] : "";
+    if (what === lines[0] || what.startsWith("^") || /^-*\^$/.test(what)) {
+      what = lines[0].slice(found[0].length).replace(/^[.:]\s*/, "");
+    }
+    if (what.length > 160) {
+      what = what.slice(0, 159) + "…";
+    }
+    const preview = block.closest("[data-editor-lines]");
+    note.append("This diagram has an error on ");
+    if (preview && fence > 0) {
+      const go = document.createElement("button");
+      go.type = "button";
+      go.className = "link-button";
+      go.dataset.gotoLine = String(line);
+      go.textContent = where;
+      go.title = "Put the cursor on " + where;
+      note.append(go);
+    } else {
+      note.append(where);
+    }
+    note.append(what ? ": " + what + (/[.!?…]$/.test(what) ? "" : ".") : ".");
     block.insertAdjacentElement("afterend", note);
   }
 

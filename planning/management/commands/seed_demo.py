@@ -54,15 +54,32 @@ class Command(BaseCommand):
             action="store_true",
             help="Do nothing when the database already has any user.",
         )
+        # `make run` loads quietly and prints the logins last, once the server is up.
+        logins = parser.add_mutually_exclusive_group()
+        logins.add_argument(
+            "--no-logins", action="store_true", help="Load without printing the demo logins."
+        )
+        logins.add_argument(
+            "--logins-only", action="store_true", help="Only print the demo logins."
+        )
 
-    def handle(self, *args, if_empty: bool = False, **options) -> None:
+    def handle(
+        self,
+        *args,
+        if_empty: bool = False,
+        no_logins: bool = False,
+        logins_only: bool = False,
+        **options,
+    ) -> None:
         User = get_user_model()
-        if if_empty and User.objects.exists():
+        if logins_only:
+            pass
+        elif if_empty and User.objects.exists():
             self.stdout.write("The database already has users; demo data not loaded.")
         else:
             self._load(User)
             self.stdout.write(self.style.SUCCESS("Demo data is ready."))
-        if User.objects.filter(username="lead").exists():
+        if not no_logins and User.objects.filter(username="lead").exists():
             self._print_logins()
 
     def _load(self, User) -> None:
