@@ -486,6 +486,44 @@ def is_stale(pinned: Mapping[str, int], current: Mapping[str, int]) -> bool:
     return any(revision != pinned.get(kind, 0) for kind, revision in current.items() if revision)
 
 
+# How a stale verdict is told: "Approved revision 3 of …".
+VERDICT_GIVEN: dict[str, str] = {
+    VerdictChoice.APPROVE: "Approved",
+    VerdictChoice.APPROVE_WITH_CONDITIONS: "Approved (with conditions)",
+    VerdictChoice.CHANGES_REQUESTED: "Asked for changes on",
+    VerdictChoice.COMMENT: "Commented on",
+}
+
+
+@dataclass(frozen=True)
+class ChangedSince:
+    """An artifact with a newer revision than the one a verdict was given on."""
+
+    kind: str
+    pinned: int
+    now: int
+
+    def describe(self, verdict: str) -> str:
+        """ "Approved revision 3 of the detailed design spec; it has changed since (revision 4)."."""
+        verdict_label = VERDICT_GIVEN.get(verdict, "Gave a verdict on")
+        title = ArtifactKind(self.kind).label.lower() if self.kind in ARTIFACT_KINDS else self.kind
+        given = (
+            f"{verdict_label} revision {self.pinned} of the {title}"
+            if self.pinned
+            else (f"{verdict_label} before the {title} had any text")
+        )
+        return f"{given}; it has changed since (revision {self.now})."
+
+
+def changed_since(pinned: Mapping[str, int], current: Mapping[str, int]) -> list[ChangedSince]:
+    """The artifacts that make a verdict stale (`is_stale`), in order of kind."""
+    return [
+        ChangedSince(kind, pinned.get(kind, 0), revision)
+        for kind, revision in sorted(current.items())
+        if revision and revision != pinned.get(kind, 0)
+    ]
+
+
 def approval_unmet(facts: ApprovalFacts) -> list[Unmet]:
     """What keeps a review from closing approved (DESIGN §8).
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Story,
         Subtask,
         Unknown,
+        Verdict,
     )
 
 
@@ -59,6 +60,7 @@ class Action(StrEnum):
     REVIEW = "review"
     EDIT_COMMENT = "edit_comment"
     RESOLVE_COMMENT = "resolve_comment"
+    DISMISS_VERDICT = "dismiss_verdict"
     TAKE_PART = "take_part"
 
 
@@ -497,6 +499,10 @@ def _may_resolve_comment(user: User, comment: Comment) -> bool:
     )
 
 
+def _may_dismiss_verdict(user: User, verdict: Verdict) -> bool:
+    return _is_milestone_tech_lead(user, verdict.review.milestone)
+
+
 _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.MANAGE_MEMBERS: (_is_squad_tech_lead, "Only the squad's tech leads manage members."),
     Action.EDIT_SQUAD_SETTINGS: (
@@ -551,6 +557,10 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.RESOLVE_COMMENT: (
         _may_resolve_comment,
         "Its author or the milestone's tech lead resolves a comment.",
+    ),
+    Action.DISMISS_VERDICT: (
+        _may_dismiss_verdict,
+        "Only the milestone's tech lead dismisses a stale request for changes.",
     ),
     Action.TAKE_PART: (
         _is_squad_member,
