@@ -392,6 +392,14 @@ def get_comment_by_id_for(user: User, pk: int) -> Comment:
     return _seen_with_review(user, comments, "review", "No such comment.")
 
 
+def get_verdict_by_id_for(user: User, pk: int) -> Verdict:
+    """A review verdict, for whoever may see its review round (a guest: their own round only)."""
+    from planning.models import Verdict
+
+    verdicts = _with_id(Verdict.objects.select_related("reviewer", "review"), pk)
+    return _seen_with_review(user, verdicts, "review", "No such verdict.")
+
+
 def get_concern_by_id_for(user: User, pk: int) -> Concern:
     """A kick-off concern of a milestone the user may see; never a guest's."""
     from planning.models import Concern

@@ -25,7 +25,7 @@
       homes.set(form, mark);
     }
     select.value = block.dataset.block;
-    form.querySelector("input[name=anchor_quote]").value = (quote || "").trim().slice(0, QUOTE_LENGTH);
+    form.querySelector("input[name=anchor_quote]").value = (quote || "").replace(/\s+/g, " ").trim().slice(0, QUOTE_LENGTH);
     place.append(form);
     form.classList.add("is-anchored");
     document.querySelectorAll(".review-block.is-chosen").forEach((other) => other.classList.remove("is-chosen"));
