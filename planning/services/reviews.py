@@ -248,6 +248,7 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         raise ValidationError("Only an open review can be closed.")
     if outcome not in DesignReview.Outcome.values:
         raise ValidationError({"outcome": "Choose approved or changes requested."})
+    current: dict[str, int] = {}
     if outcome == DesignReview.Outcome.APPROVED:
         # The artifacts' rows are locked while their revisions are read: a revision being
         # saved now either lands first (and makes the approvals on the old one stale) or
@@ -273,6 +274,8 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         f"{actor.display_name} closed design review {review.round}: {label}.",
         review=review.pk,
         outcome=outcome,
+        # What an approval was given on: the revisions current when the close counted it.
+        **({"revisions": current} if current else {}),
     )
     queue_event(
         milestone.project.squad,
