@@ -128,6 +128,7 @@ def _artifact_view(artifact: Artifact, thread: list[Comment]) -> dict[str, Any]:
             {"block": block, "html": block_html, "comments": on_block.get(block.index, [])}
             for block, block_html in zip(found, html, strict=True)
         ],
+        "on_blocks": bool(on_block),
         "outdated": [c for c in thread if c.outdated],
         "whole": [c for c in thread if c.anchor_block is None],
     }
