@@ -63,6 +63,27 @@ def test_a_comment_on_a_rewritten_paragraph_goes_outdated_and_the_close_waits_fo
     eng.locator(f"#artifact-{SPEC}").screenshot(path="test-artifacts/review-depth-beside-1280.png")
     comment = Comment.objects.get()
     assert (comment.revision, comment.anchor_block, comment.anchor_quote) == (1, 2, VAULT)
+
+    # Selecting words of another block moves the box there and quotes them.
+    eng.evaluate(
+        """() => {
+            const words = document.querySelector("#block-design_spec-1 p").firstChild;
+            const range = document.createRange();
+            range.setStart(words, 10);
+            range.setEnd(words, 31);
+            getSelection().removeAllRanges();
+            getSelection().addRange(range);
+            document.dispatchEvent(new MouseEvent("mouseup", { bubbles: true }));
+        }"""
+    )
+    moved = eng.locator(f"#block-comments-{SPEC}-1 #comment-form-{SPEC}")
+    expect(moved.locator("select[name=anchor_block]")).to_have_value("1")
+    expect(moved.locator("input[name=anchor_quote]")).to_have_value("tokens of card number")
+    moved.locator("textarea").fill("Tokens from which vendor?")
+    moved.get_by_role("button", name="Comment").click()
+    expect(eng.locator(f"#block-comments-{SPEC}-1 .comment")).to_contain_text("Tokens from")
+    quoted = Comment.objects.get(body="Tokens from which vendor?")
+    assert (quoted.anchor_block, quoted.anchor_quote) == (1, "tokens of card number")
     approve(eng)
 
     # The tech lead rewrites that paragraph.

@@ -603,3 +603,21 @@ def test_the_api_comment_list_asks_no_query_per_anchored_comment(api, review, en
 
     assert answer.json()["count"] == 23
     assert len(many) == len(few)
+
+
+def test_the_open_page_picks_up_a_new_revision_by_itself(client_for, review, engineer, tech_lead):
+    services.set_verdict(engineer, review, Verdict.Choice.APPROVE)
+    since = timezone.now().isoformat()
+    updates = reverse(
+        "planning:review-updates", kwargs={**review.milestone.url_kwargs(), "round": review.round}
+    )
+    client = client_for(engineer)
+    assert client.get(updates, {"since": since}).status_code == 204
+
+    edit(tech_lead, review.milestone, FIRST.replace(VAULT, "The HSM holds the keys."))
+
+    answer = client.get(updates, {"since": since})
+    assert answer.status_code == 200
+    html = answer.content.decode()
+    assert "The HSM holds the keys." in html
+    assert "Approved revision 1 of the detailed design spec" in html

@@ -359,6 +359,8 @@ def review_updates(
         since is None
         or review.comments.filter(updated_at__gt=since).exists()
         or review.verdicts.filter(updated_at__gt=since).exists()
+        # A new revision moves comments on blocks and makes verdicts stale.
+        or review.milestone.artifacts.filter(updated_at__gt=since).exists()
         or (review.closed_at and review.closed_at > since)
         or (review.opened_at and review.opened_at > since)
     )

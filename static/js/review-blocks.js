@@ -24,8 +24,12 @@
       form.before(mark);
       homes.set(form, mark);
     }
+    // A click that follows a selection in the same block keeps the quote just taken.
+    const same = form.classList.contains("is-anchored") && select.value === block.dataset.block;
+    if (quote !== undefined || !same) {
+      form.querySelector("input[name=anchor_quote]").value = (quote || "").replace(/\s+/g, " ").trim().slice(0, QUOTE_LENGTH);
+    }
     select.value = block.dataset.block;
-    form.querySelector("input[name=anchor_quote]").value = (quote || "").replace(/\s+/g, " ").trim().slice(0, QUOTE_LENGTH);
     place.append(form);
     form.classList.add("is-anchored");
     document.querySelectorAll(".review-block.is-chosen").forEach((other) => other.classList.remove("is-chosen"));
