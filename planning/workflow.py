@@ -445,6 +445,21 @@ class VerdictFacts:
 APPROVING = frozenset({VerdictChoice.APPROVE, VerdictChoice.APPROVE_WITH_CONDITIONS})
 
 
+def dismissal_refusal(facts: VerdictFacts) -> str | None:
+    """Why the tech lead may not dismiss this verdict, or None when they may (DESIGN §8):
+    only a stale request for changes, not dismissed already, is dismissed."""
+    if facts.verdict != VerdictChoice.CHANGES_REQUESTED:
+        return "Only a request for changes is dismissed."
+    if facts.dismissed:
+        return "This request for changes is already dismissed."
+    if not facts.stale:
+        return (
+            "Only a stale request for changes is dismissed: the artifacts have not changed "
+            "since it was given."
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class ApprovalFacts:
     """What the approval rule reads about one review round."""
@@ -504,14 +519,12 @@ class ChangedSince:
     now: int
 
     def describe(self, verdict: str) -> str:
-        """ "Approved revision 3 of the detailed design spec; it has changed since (revision 4)."."""
+        """How the verdict panel tells it: "Approved revision 3 of the … spec; it has changed since"."""
         verdict_label = VERDICT_GIVEN.get(verdict, "Gave a verdict on")
         title = ArtifactKind(self.kind).label.lower() if self.kind in ARTIFACT_KINDS else self.kind
-        given = (
-            f"{verdict_label} revision {self.pinned} of the {title}"
-            if self.pinned
-            else (f"{verdict_label} before the {title} had any text")
-        )
+        if not self.pinned:
+            return f"Given before the {title} had any text (now revision {self.now})."
+        given = f"{verdict_label} revision {self.pinned} of the {title}"
         return f"{given}; it has changed since (revision {self.now})."
 
 

@@ -610,16 +610,11 @@ def dismiss_verdict(actor: User, verdict: Verdict, note: str) -> Verdict:
     note = note.strip()
     if not note:
         raise ValidationError({"note": "Say why the request for changes is dismissed."})
-    if verdict.verdict != Verdict.Choice.CHANGES_REQUESTED:
-        raise ValidationError("Only a request for changes is dismissed.")
-    if verdict.dismissed_at is not None:
-        raise ValidationError("This request for changes is already dismissed.")
     milestone = review.milestone
-    if not workflow.is_stale(verdict.revisions, current_revisions(milestone)):
-        raise ValidationError(
-            "Only a stale request for changes is dismissed: the artifacts have not changed "
-            "since it was given."
-        )
+    facts = verdict_facts(verdict, current_revisions(milestone), None)
+    refusal = workflow.dismissal_refusal(facts)
+    if refusal:
+        raise ValidationError(refusal)
     verdict.dismissed_by = actor
     verdict.dismiss_note = note
     verdict.dismissed_at = timezone.now()

@@ -300,9 +300,7 @@ def _verdict_row(
         "changed": changed,
         "may_dismiss": may_run
         and review.status == DesignReview.Status.OPEN
-        and facts.stale
-        and verdict.verdict == Verdict.Choice.CHANGES_REQUESTED
-        and not facts.dismissed,
+        and workflow.dismissal_refusal(facts) is None,
     }
 
 
