@@ -62,7 +62,7 @@
     if (!block || (selected && !selected.isCollapsed)) {
       return;
     }
-    if (event.target.closest("a, button, input, select, textarea, summary, img, .diagram")) {
+    if (event.target.closest("a, button, input, select, textarea, summary, details")) {
       return;
     }
     choose(block);
