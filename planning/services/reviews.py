@@ -548,14 +548,19 @@ def verdicts_made_stale(artifact: Artifact, before: int, after: int, actor: User
     were current until now; it reads them without the review lock (the close
     takes the review's, then the artifacts' rows, which the save holds).
     """
+    given = list(
+        Verdict.objects.filter(
+            review__milestone_id=artifact.milestone_id, review__status=DesignReview.Status.OPEN
+        ).select_related("review", "reviewer")
+    )
+    if not given:
+        return []
     milestone = artifact.milestone
     current = current_revisions(milestone)
     was = {**current, artifact.kind: before}
     made_stale = [
         verdict
-        for verdict in Verdict.objects.filter(
-            review__milestone_id=milestone.pk, review__status=DesignReview.Status.OPEN
-        ).select_related("review", "reviewer")
+        for verdict in given
         if not workflow.is_stale(verdict.revisions, was)
         and workflow.is_stale(verdict.revisions, current)
     ]
