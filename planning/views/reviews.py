@@ -259,6 +259,11 @@ def _review_context(
         "verdicts": verdict_rows,
         "stale_count": count.stale,
         "my_verdict": mine,
+        "my_verdict_stale": any(
+            row["stale"] and not row["dismissed"]
+            for row in verdict_rows
+            if row["verdict"].reviewer_id == request.user.pk
+        ),
         "approvals": count.approvals,
         "changes": count.changes_requested,
         "needed": approval.needed,
