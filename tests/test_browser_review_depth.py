@@ -47,6 +47,9 @@ def test_a_comment_on_a_rewritten_paragraph_goes_outdated_and_the_close_waits_fo
     new_page, browser, live_server, review, tech_lead, engineer
 ):
     eng = new_page(engineer)
+    errors: list[str] = []
+    eng.on("pageerror", lambda error: errors.append(str(error)))
+    eng.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     eng.goto(review.get_absolute_url())
     paragraph = eng.locator(f"#block-{SPEC}-2")
     expect(paragraph).to_contain_text(VAULT)
@@ -128,3 +131,4 @@ def test_a_comment_on_a_rewritten_paragraph_goes_outdated_and_the_close_waits_fo
     expect(lead.get_by_text("The review is closed.")).to_be_visible()
     review.refresh_from_db()
     assert (review.status, review.outcome) == ("closed", "approved")
+    assert errors == []  # no script error, nothing the page's policy refused
