@@ -36,6 +36,8 @@ class Notification(models.Model):
         REVIEW_OPENED = "review_opened", "Review opened"
         REVIEW_CLOSED = "review_closed", "Review closed"
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        VERDICT_STALE = "verdict_stale", "Your verdict is on an earlier revision"
+        VERDICT_DISMISSED = "verdict_dismissed", "Your request for changes was dismissed"
         CONCERN_ANSWERED = "concern_answered", "Concern answered"
         SUBTASK_ASSIGNED = "subtask_assigned", "Sub-task assigned"
         MEETING_SCHEDULED = "meeting_scheduled", "Meeting scheduled"

@@ -330,6 +330,27 @@ class CommentForm(Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": "There is no such comment to reply to."},
     )
+    # The revision the page showed and the block chosen on it (DESIGN §8); the quote is
+    # the text selected in the block, when a script sends it.
+    revision = forms.IntegerField(
+        required=False, min_value=0, max_value=2**31 - 1, widget=forms.HiddenInput
+    )
+    anchor_block = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=10_000,
+        label="Block",
+        error_messages={"invalid": "Choose a block from the list."},
+    )
+    anchor_quote = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+
+class DismissForm(Form):
+    note = forms.CharField(
+        label="Why it no longer holds the close",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why the request for changes is dismissed."},
+    )
 
 
 class CommentEditForm(Form):

@@ -147,6 +147,11 @@ def render_markdown(source: str, *, cached: bool = True) -> SafeString:
     return render_markdown_many([source or ""])[0]
 
 
+def parse_markdown(source: str, env: dict | None = None) -> list:
+    """The tokens of `source` as the renderer reads them (planning.blocks splits on them)."""
+    return _md.parse(source, {} if env is None else env)
+
+
 def mermaid_blocks(source: str) -> list[str]:
     """The source of every ```mermaid block, in order (for the design packet and checks)."""
     return [

@@ -32,6 +32,7 @@ review_patterns = [
     path("comments/<id:pk>/edit/", views.comment_edit, name="comment-edit"),
     path("comments/<id:pk>/resolve/", views.comment_resolve, name="comment-resolve"),
     path("verdict/", views.verdict_set, name="verdict-set"),
+    path("verdicts/<id:pk>/dismiss/", views.verdict_dismiss, name="verdict-dismiss"),
 ]
 
 milestone_patterns: list[URLPattern | URLResolver] = [

@@ -445,6 +445,21 @@ class VerdictFacts:
 APPROVING = frozenset({VerdictChoice.APPROVE, VerdictChoice.APPROVE_WITH_CONDITIONS})
 
 
+def dismissal_refusal(facts: VerdictFacts) -> str | None:
+    """Why the tech lead may not dismiss this verdict, or None when they may (DESIGN §8):
+    only a stale request for changes, not dismissed already, is dismissed."""
+    if facts.verdict != VerdictChoice.CHANGES_REQUESTED:
+        return "Only a request for changes is dismissed."
+    if facts.dismissed:
+        return "This request for changes is already dismissed."
+    if not facts.stale:
+        return (
+            "Only a stale request for changes is dismissed: the artifacts have not changed "
+            "since it was given."
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class ApprovalFacts:
     """What the approval rule reads about one review round."""
@@ -484,6 +499,42 @@ def is_stale(pinned: Mapping[str, int], current: Mapping[str, int]) -> bool:
     verdict did not see (added later) makes it stale only once it has a revision.
     """
     return any(revision != pinned.get(kind, 0) for kind, revision in current.items() if revision)
+
+
+# How a stale verdict is told: "Approved revision 3 of …".
+VERDICT_GIVEN: dict[str, str] = {
+    VerdictChoice.APPROVE: "Approved",
+    VerdictChoice.APPROVE_WITH_CONDITIONS: "Approved (with conditions)",
+    VerdictChoice.CHANGES_REQUESTED: "Asked for changes on",
+    VerdictChoice.COMMENT: "Commented on",
+}
+
+
+@dataclass(frozen=True)
+class ChangedSince:
+    """An artifact with a newer revision than the one a verdict was given on."""
+
+    kind: str
+    pinned: int
+    now: int
+
+    def describe(self, verdict: str) -> str:
+        """How the verdict panel tells it: "Approved revision 3 of the … spec; it has changed since"."""
+        verdict_label = VERDICT_GIVEN.get(verdict, "Gave a verdict on")
+        title = ArtifactKind(self.kind).label.lower() if self.kind in ARTIFACT_KINDS else self.kind
+        if not self.pinned:
+            return f"Given before the {title} had any text (now revision {self.now})."
+        given = f"{verdict_label} revision {self.pinned} of the {title}"
+        return f"{given}; it has changed since (revision {self.now})."
+
+
+def changed_since(pinned: Mapping[str, int], current: Mapping[str, int]) -> list[ChangedSince]:
+    """The artifacts that make a verdict stale (`is_stale`), in order of kind."""
+    return [
+        ChangedSince(kind, pinned.get(kind, 0), revision)
+        for kind, revision in sorted(current.items())
+        if revision and revision != pinned.get(kind, 0)
+    ]
 
 
 def approval_unmet(facts: ApprovalFacts) -> list[Unmet]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Story,
         Subtask,
         Unknown,
+        Verdict,
     )
 
 
@@ -59,6 +60,7 @@ class Action(StrEnum):
     REVIEW = "review"
     EDIT_COMMENT = "edit_comment"
     RESOLVE_COMMENT = "resolve_comment"
+    DISMISS_VERDICT = "dismiss_verdict"
     TAKE_PART = "take_part"
 
 
@@ -390,6 +392,14 @@ def get_comment_by_id_for(user: User, pk: int) -> Comment:
     return _seen_with_review(user, comments, "review", "No such comment.")
 
 
+def get_verdict_by_id_for(user: User, pk: int) -> Verdict:
+    """A review verdict, for whoever may see its review round (a guest: their own round only)."""
+    from planning.models import Verdict
+
+    verdicts = _with_id(Verdict.objects.select_related("reviewer", "review"), pk)
+    return _seen_with_review(user, verdicts, "review", "No such verdict.")
+
+
 def get_concern_by_id_for(user: User, pk: int) -> Concern:
     """A kick-off concern of a milestone the user may see; never a guest's."""
     from planning.models import Concern
@@ -497,6 +507,10 @@ def _may_resolve_comment(user: User, comment: Comment) -> bool:
     )
 
 
+def _may_dismiss_verdict(user: User, verdict: Verdict) -> bool:
+    return _is_milestone_tech_lead(user, verdict.review.milestone)
+
+
 _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.MANAGE_MEMBERS: (_is_squad_tech_lead, "Only the squad's tech leads manage members."),
     Action.EDIT_SQUAD_SETTINGS: (
@@ -551,6 +565,10 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.RESOLVE_COMMENT: (
         _may_resolve_comment,
         "Its author or the milestone's tech lead resolves a comment.",
+    ),
+    Action.DISMISS_VERDICT: (
+        _may_dismiss_verdict,
+        "Only the milestone's tech lead dismisses a stale request for changes.",
     ),
     Action.TAKE_PART: (
         _is_squad_member,

@@ -25,7 +25,7 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from planning.models import DesignReview, Milestone
+from planning.models import DesignReview, Milestone, Verdict
 from planning.workflow import Phase
 from squads.models import Membership, Squad
 from tests.factories import (
@@ -126,7 +126,9 @@ def build_world() -> World:
     guest_comment = CommentFactory.create(
         review=review, author=people["guest"], body="A guest asks."
     )
-    VerdictFactory.create(review=review, reviewer=engineer)
+    verdict = VerdictFactory.create(
+        review=review, reviewer=engineer, verdict=Verdict.Choice.CHANGES_REQUESTED
+    )
     KickoffMeetingFactory.create(milestone=milestone)
     concern = ConcernFactory.create(
         milestone=milestone, raised_by=engineer, text="Who rotates keys?"
@@ -142,6 +144,7 @@ def build_world() -> World:
         "comment": comment,
         "reply": reply,
         "guest_comment": guest_comment,
+        "verdict": verdict,
         "concern": concern,
         "story": story,
         "subtask": subtask,
@@ -451,6 +454,7 @@ def real_values(world: World, route: Route, viewer: str) -> dict[str, str]:
     pk_of = {
         "planning:comment-edit": "comment",
         "planning:comment-resolve": "comment",
+        "planning:verdict-dismiss": "verdict",
         "planning:concern-answer": "concern",
         "planning:subtask-done": "subtask",
         "planning:deferral-decide": "deferral",

@@ -111,6 +111,7 @@ FETCHERS = {
     "deferral": access.get_deferral_by_id_for,
     "review": access.get_review_by_id_for,
     "comment": access.get_comment_by_id_for,
+    "verdict": access.get_verdict_by_id_for,
     "concern": access.get_concern_by_id_for,
     "story": access.get_story_by_id_for,
     "subtask": access.get_subtask_by_id_for,
@@ -121,7 +122,7 @@ FETCHERS = {
 REACHES = {
     "engineer": set(FETCHERS),
     "principal": set(FETCHERS) - {"notification"},
-    "guest": {"milestone", "review", "comment"},
+    "guest": {"milestone", "review", "comment", "verdict"},
     "outsider": set(),
 }
 
@@ -145,6 +146,7 @@ def scene(project, tech_lead, engineer, guest):
         ),
         "review": review,
         "comment": services.add_comment(engineer, review, body="Looks right."),
+        "verdict": services.set_verdict(engineer, review, "changes_requested", "More."),
         "concern": services.raise_concern(engineer, milestone, kind="question", text="Why?"),
         "story": story,
         "subtask": services.add_subtask(engineer, story, title="Write the migration"),

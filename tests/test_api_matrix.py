@@ -47,6 +47,7 @@ COLLECTION_OBJECTS = {
     "deferrals": "deferral",
     "reviews": "review",
     "comments": "comment",
+    "verdicts": "verdict",
     "concerns": "concern",
     "stories": "story",
     "subtasks": "subtask",
@@ -70,6 +71,7 @@ GUEST_ALLOWED = [
 GUEST_VISIBLE = [
     (None, r"^/reviews/\{[^}]+\}/"),
     (None, r"^/comments/\{[^}]+\}/$"),
+    ("POST", r"^/verdicts/\{[^}]+\}/dismiss/$"),
     ("GET", r"^/milestones/\{[^}]+\}/reviews/$"),
 ]
 
@@ -87,6 +89,7 @@ def world(squad, project, tech_lead, engineer, product, principal, guest, outsid
     services.invite_guest(tech_lead, review, guest)
     review = services.open_review(tech_lead, review)
     comment = services.add_comment(engineer, review, body="A comment.")
+    verdict = services.set_verdict(engineer, review, "changes_requested", "More detail.")
     concern = services.raise_concern(engineer, milestone, kind="question", text="Why?")
     story = services.add_story(engineer, milestone, title="A story")
     subtask = services.add_subtask(engineer, story, title="A sub-task")
@@ -103,6 +106,7 @@ def world(squad, project, tech_lead, engineer, product, principal, guest, outsid
         "deferral": deferral.pk,
         "review": review.pk,
         "comment": comment.pk,
+        "verdict": verdict.pk,
         "concern": concern.pk,
         "story": story.pk,
         "subtask": subtask.pk,

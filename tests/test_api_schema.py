@@ -39,6 +39,25 @@ def test_every_api_route_is_in_the_schema(client):
         assert any(code.startswith("2") for code in responses), operation["operationId"]
 
 
+@pytest.mark.django_db
+def test_the_schema_describes_block_comments_and_verdicts_pinned_to_revisions(client):
+    schema = client.get("/api/schema/?format=json").json()
+    parts = schema["components"]["schemas"]
+
+    assert {"revision", "anchor", "outdated"} <= set(parts["Comment"]["properties"])
+    assert {"block", "quote", "current_block"} <= set(parts["Anchor"]["properties"])
+    assert {"revision", "anchor"} <= set(parts["CommentInputRequest"]["properties"])
+    assert set(parts["AnchorInputRequest"]["required"]) == {"block"}
+    verdict = parts["Verdict"]["properties"]
+    assert {"revisions", "stale", "dismissed_by", "dismiss_note", "dismissed_at"} <= set(verdict)
+    assert verdict["stale"]["type"] == "boolean"
+    dismiss = schema["paths"]["/api/v1/verdicts/{id}/dismiss/"]["post"]
+    assert {"200", "400", "403", "404"} <= set(dismiss["responses"])
+    assert dismiss["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/DismissRequest"
+    )
+
+
 def run_schemathesis(base_url: str, token: str, log: Path) -> subprocess.CompletedProcess:
     """Fuzz every operation, bounded in examples and time, failing on a 5xx or a reply off schema."""
     return subprocess.run(

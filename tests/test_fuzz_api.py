@@ -163,6 +163,7 @@ def path_value(world: World, operation: Operation, name: str, persona: str) -> s
         "unknowns": world.objects["unknown"],
         "deferrals": world.objects["deferral"],
         "comments": world.objects["guest_comment" if persona == "guest" else "comment"],
+        "verdicts": world.objects["verdict"],
         "concerns": world.objects["concern"],
         "stories": world.objects["story"],
         "subtasks": world.objects["subtask"],

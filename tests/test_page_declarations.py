@@ -227,9 +227,12 @@ def test_the_review_threads_read_only_what_they_declare(request, milestone, revi
     review = access.get_review_for(person, **milestone.url_kwargs(), round=review.round)
     asked = RequestFactory().get(review.get_absolute_url())
     asked.user = person
-    kinds = [*review.milestone.artifacts.values_list("kind", flat=True), ""]
+    # The page reads the artifacts (declared on its own) and hands them to the threads,
+    # whose keys hold each artifact's revision.
+    artifacts = {a.kind: a for a in review.milestone.artifacts.all()}
+    kinds = [*artifacts, ""]
     with captured(FOR_THE_REQUEST) as queries:
-        threads = thread_html(asked, review, kinds)
+        threads = thread_html(asked, review, kinds, artifacts)
     assert "In the HSM." in threads["system_architecture"]
     found = gaps(REVIEW_THREADS, "review threads", queries)
     assert not found, "\n".join(found)

@@ -12,9 +12,10 @@ import pytest
 from django.utils import timezone
 
 from planning import services
-from planning.models import DesignReview, Milestone, Verdict
-from planning.workflow import Phase
+from planning.models import Activity, DesignReview, Milestone, Verdict
+from planning.workflow import ArtifactKind, Phase
 from tests.factories import DesignReviewFactory, MilestoneFactory, VerdictFactory
+from tests.helpers import artifact_of, write_artifact
 from tests.racing import as_loaded, broken_rounds, kinds, racers, timeline
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -182,3 +183,51 @@ def test_two_rounds_scheduled_at_once_give_one_round_and_one_refusal(race, proje
         return broken
 
     assert broken_rounds(one_round) == []
+
+
+def test_a_new_revision_racing_a_close_as_approved_never_closes_on_a_stale_approval(
+    race, project, squad, tech_lead, engineer
+):
+    """The close reads the artifacts' revisions under their row locks; the save takes the
+    same row, so one of them waits for the other: either the new revision lands first and
+    the approvals on the old one are stale (the close is refused), or the review closes on
+    the revision its approvals saw and the save follows."""
+    squad.min_review_approvals = 1
+    squad.save(update_fields=["min_review_approvals"])
+    spec = ArtifactKind.DESIGN_SPEC
+
+    def one_round(n: int) -> list[str]:
+        milestone = MilestoneFactory.create(project=project, phase=Phase.DESIGN_REVIEW)
+        write_artifact(tech_lead, milestone, spec, f"Round {n}: keep only tokens.\n")
+        review = DesignReviewFactory.create(milestone=milestone, status=DesignReview.Status.OPEN)
+        services.set_verdict(engineer, review, Verdict.Choice.APPROVE)
+        closing = loaded(review)
+        artifact = as_loaded(artifact_of(milestone, spec))
+
+        outcomes = race(
+            lambda: services.close_review(as_loaded(tech_lead), closing, APPROVED),
+            lambda: services.save_artifact_body(
+                as_loaded(engineer),
+                artifact,
+                body=f"Round {n}: tokens, and keys.\n",
+                base_revision=1,
+            ),
+        )
+
+        review.refresh_from_db()
+        broken = []
+        if kinds(outcomes) not in {("DesignReview", "Artifact"), ("GuardRefused", "Artifact")}:
+            broken.append(f"outcomes {outcomes}")
+        went_stale = timeline(milestone).count("verdicts_stale")
+        if review.outcome == APPROVED:
+            closed = Activity.objects.get(milestone=milestone, verb="review_closed")
+            approvals = review.verdicts.filter(counted=True, verdict=Verdict.Choice.APPROVE)
+            if any(a.revisions != closed.data["revisions"] for a in approvals):
+                broken.append("an approval counted for revisions the close did not see")
+            if closed.data["revisions"][spec] != 1 or went_stale:
+                broken.append("closed approved although revision 2 landed while it was open")
+        elif went_stale != 1:
+            broken.append("the close was refused but no approval went stale")
+        return broken
+
+    assert broken_rounds(one_round, rounds=30) == []

@@ -169,3 +169,30 @@ def test_staleness_compares_each_artifact_with_the_revision_the_verdict_saw():
     # An artifact written after the verdict makes it stale; one still empty does not.
     assert workflow.is_stale({"design_spec": 3}, {"design_spec": 3, "diagrams": 1})
     assert not workflow.is_stale({"design_spec": 3}, {"design_spec": 3, "diagrams": 0})
+
+
+def test_only_a_stale_request_for_changes_not_yet_dismissed_may_be_dismissed():
+    def facts(choice: str, *, stale: bool = True, dismissed: bool = False) -> VerdictFacts:
+        return VerdictFacts(1, choice, True, stale=stale, dismissed=dismissed)
+
+    assert workflow.dismissal_refusal(facts(CHANGES)) is None
+    assert "stale" in (workflow.dismissal_refusal(facts(CHANGES, stale=False)) or "")
+    assert "already" in (workflow.dismissal_refusal(facts(CHANGES, dismissed=True)) or "")
+    assert workflow.dismissal_refusal(facts(APPROVE)) == "Only a request for changes is dismissed."
+
+
+def test_a_verdict_says_which_artifacts_changed_since_it_was_given():
+    changed = workflow.changed_since({"design_spec": 3, "flow_chart": 1}, {
+        "design_spec": 4, "flow_chart": 1, "sequence_diagram": 0, "protocol_specs": 2,
+    })  # fmt: skip
+
+    assert [(c.kind, c.pinned, c.now) for c in changed] == [
+        ("design_spec", 3, 4),
+        ("protocol_specs", 0, 2),
+    ]
+    assert changed[0].describe(APPROVE) == (
+        "Approved revision 3 of the detailed design spec; it has changed since (revision 4)."
+    )
+    assert changed[1].describe(CHANGES) == (
+        "Given before the scoped protocol specifications had any text (now revision 2)."
+    )

@@ -5,7 +5,7 @@ Input serializers check types, lengths and choices; the services decide what is 
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -14,12 +14,14 @@ from rest_framework import serializers
 
 from api.serializers.base import Input
 from config.inputs import LARGEST_ID, parse_id
+from planning import services, workflow
 from planning.models import (
     BreakoutSession,
     Comment,
     Concern,
     DesignReview,
     KickoffMeeting,
+    Milestone,
     Story,
     Subtask,
     Verdict,
@@ -101,13 +103,46 @@ class ParticipantSerializer(serializers.Serializer):
 # Design reviews ---------------------------------------------------------------
 
 
+def _current_revisions(context: dict[str, Any], milestone: Milestone) -> dict[str, int]:
+    """The artifacts' latest revisions, read once per answer (the view may pass them in)."""
+    if "current" not in context:
+        context["current"] = services.current_revisions(milestone)
+    return context["current"]
+
+
 class VerdictSerializer(serializers.ModelSerializer):
     reviewer = ParticipantSerializer(read_only=True)
+    revisions = serializers.DictField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Artifact kind → the revision the verdict was given on.",
+    )
+    stale = serializers.SerializerMethodField(
+        help_text="An artifact has a newer revision than the verdict was given on: a stale "
+        "approval does not count; a stale request for changes counts until replaced or dismissed."
+    )
+    dismissed_by = ParticipantSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Verdict
-        fields = ["id", "reviewer", "verdict", "note", "counted", "updated_at"]
+        fields = [
+            "id",
+            "reviewer",
+            "verdict",
+            "note",
+            "counted",
+            "revisions",
+            "stale",
+            "dismissed_by",
+            "dismiss_note",
+            "dismissed_at",
+            "updated_at",
+        ]
         read_only_fields = fields
+
+    def get_stale(self, verdict: Verdict) -> bool:
+        current = _current_revisions(self.context, verdict.review.milestone)
+        return workflow.is_stale(verdict.revisions, current)
 
 
 class DesignReviewSerializer(serializers.ModelSerializer):
@@ -171,11 +206,37 @@ class VerdictInputSerializer(Input):
     note = serializers.CharField(allow_blank=True, default="")
 
 
+class AnchorSerializer(serializers.Serializer):
+    block = serializers.IntegerField(
+        help_text="The block's position (from 0) among the top-level blocks of `revision`."
+    )
+    quote = serializers.CharField(help_text="The words quoted from the block.")
+    current_block = serializers.IntegerField(
+        allow_null=True,
+        help_text="Where the block is in the artifact's latest revision; null when outdated.",
+    )
+
+
+class CommentListSerializer(serializers.ListSerializer):
+    """Where the comments of a page show now, worked out once for the page."""
+
+    def to_representation(self, data):
+        comments = list(data.all() if hasattr(data, "all") else data)
+        if comments and "places" not in self.context:
+            self.context["places"] = services.comment_places(self.context["milestone"], comments)
+        return super().to_representation(comments)
+
+
 class CommentSerializer(serializers.ModelSerializer):
     author = ParticipantSerializer(read_only=True, allow_null=True)
+    anchor = serializers.SerializerMethodField()
+    outdated = serializers.SerializerMethodField(
+        help_text="It names a block whose text no later revision keeps."
+    )
 
     class Meta:
         model = Comment
+        list_serializer_class = CommentListSerializer
         fields = [
             "id",
             "review",
@@ -184,10 +245,50 @@ class CommentSerializer(serializers.ModelSerializer):
             "parent",
             "body",
             "resolved",
+            "revision",
+            "anchor",
+            "outdated",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "revision": {"help_text": "The revision of its artifact it was written on."}
+        }
+
+    def _place(self, comment: Comment) -> int | None:
+        places = self.context.setdefault("places", {})
+        if comment.pk not in places:
+            milestone = self.context.get("milestone") or comment.review.milestone
+            places.update(services.comment_places(milestone, [comment]))
+        return places.get(comment.pk)
+
+    @extend_schema_field(AnchorSerializer(allow_null=True))
+    def get_anchor(self, comment: Comment) -> dict[str, Any] | None:
+        if comment.anchor_block is None:
+            return None
+        return {
+            "block": comment.anchor_block,
+            "quote": comment.anchor_quote,
+            "current_block": self._place(comment),
+        }
+
+    def get_outdated(self, comment: Comment) -> bool:
+        return comment.anchor_block is not None and self._place(comment) is None
+
+
+class AnchorInputSerializer(Input):
+    block = serializers.IntegerField(
+        min_value=0,
+        max_value=100_000,
+        help_text="The block's position (from 0) among the top-level blocks of `revision`.",
+    )
+    quote = serializers.CharField(
+        max_length=200,
+        allow_blank=True,
+        default="",
+        help_text="Words quoted from the block; the block's opening words if left out.",
+    )
 
 
 class CommentInputSerializer(Input):
@@ -199,6 +300,20 @@ class CommentInputSerializer(Input):
     parent = serializers.IntegerField(  # type: ignore[assignment]
         required=False, allow_null=True, min_value=1, max_value=LARGEST_ID
     )
+    revision = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=2**31 - 1,
+        help_text="The revision of the artifact the comment is on; its latest if left out.",
+    )
+    anchor = AnchorInputSerializer(
+        required=False, allow_null=True, help_text="The block of that revision it is on."
+    )
+
+
+class DismissSerializer(Input):
+    note = serializers.CharField(help_text="Why the stale request for changes no longer holds.")
 
 
 class CommentChangeSerializer(Input):

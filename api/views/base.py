@@ -69,10 +69,18 @@ class ApiView(generics.GenericAPIView):
             raise ImproperlyConfigured(f"{type(self).__name__} has no filterset_class to list.")
         return self.filterset_class._meta.model.objects.none()
 
-    def page(self, rows: QuerySet[Any], serializer_class: type[BaseSerializer[Any]]) -> Response:
-        """One page of `rows`, filtered by the view's `filterset_class` if it has one."""
+    def page(
+        self,
+        rows: QuerySet[Any],
+        serializer_class: type[BaseSerializer[Any]],
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> Response:
+        """One page of `rows`, filtered by the view's `filterset_class` if it has one;
+        `context` is what the serializer reads once for the whole page."""
         page = self.paginate_queryset(self.filter_queryset(rows))
-        return self.get_paginated_response(serializer_class(page, many=True).data)
+        answer = serializer_class(page, many=True, context=context or {})
+        return self.get_paginated_response(answer.data)
 
 
 def valid(serializer_class: type[BaseSerializer[Any]], data: Any, **kwargs: Any) -> dict[str, Any]:

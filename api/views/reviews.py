@@ -26,6 +26,7 @@ from api.serializers.reviews import (
     CommentSerializer,
     CommentsSinceSerializer,
     DesignReviewSerializer,
+    DismissSerializer,
     InviteeSerializer,
     ReviewChangeSerializer,
     ReviewCloseSerializer,
@@ -43,13 +44,15 @@ from squads.access import Action
 
 def _with_verdicts(reviews: QuerySet[DesignReview]) -> QuerySet[DesignReview]:
     return reviews.prefetch_related(
-        "invitees", Prefetch("verdicts", queryset=Verdict.objects.select_related("reviewer"))
+        "invitees",
+        Prefetch("verdicts", queryset=Verdict.objects.select_related("reviewer", "dismissed_by")),
     )
 
 
 def _review_answer(review: DesignReview, code: int = status.HTTP_200_OK) -> Response:
     fresh = _with_verdicts(DesignReview.objects.all()).get(pk=review.pk)
-    return Response(DesignReviewSerializer(fresh).data, status=code)
+    context = {"current": services.current_revisions(review.milestone)}
+    return Response(DesignReviewSerializer(fresh, context=context).data, status=code)
 
 
 # Design reviews -----------------------------------------------------------------
@@ -63,7 +66,8 @@ class MilestoneReviews(ApiView):
     def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk, with_guest=True)
         reviews = _with_verdicts(access.reviews_for(request.user, milestone))
-        return self.page(reviews.order_by("-round"), DesignReviewSerializer)
+        context = {"current": services.current_revisions(milestone)}
+        return self.page(reviews.order_by("-round"), DesignReviewSerializer, context=context)
 
     @extend_schema(
         summary="Schedule the next review round (the milestone's tech lead)",
@@ -155,10 +159,11 @@ class ReviewComments(ApiView):
         comments = review.comments.select_related("author").order_by("created_at", "id")
         if since is not None:
             comments = comments.filter(updated_at__gt=since)
-        return self.page(comments, CommentSerializer)
+        return self.page(comments, CommentSerializer, context={"milestone": review.milestone})
 
     @extend_schema(
-        summary="Comment, on the whole design or on one artifact, or reply to a comment",
+        summary="Comment on the whole design, on an artifact or on one block of a revision of "
+        "it, or reply to a comment",
         request=CommentInputSerializer,
         responses=answers({201: CommentSerializer}, 400, 401, 403, 404),
     )
@@ -170,14 +175,19 @@ class ReviewComments(ApiView):
             parent = review.comments.filter(pk=data["parent"]).first()
             if parent is None:
                 raise serializers.ValidationError({"parent": ["No such comment in this review."]})
+        anchor = data.get("anchor") or {}
         comment = services.add_comment(
             request.user,
             review,
             body=data["body"],
             artifact_kind=data["artifact_kind"],
             parent=parent,
+            revision=data.get("revision"),
+            anchor_block=anchor.get("block"),
+            anchor_quote=anchor.get("quote", ""),
         )
-        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+        answer = CommentSerializer(comment, context={"milestone": review.milestone})
+        return Response(answer.data, status=status.HTTP_201_CREATED)
 
 
 class CommentDetail(ApiView):
@@ -188,12 +198,13 @@ class CommentDetail(ApiView):
     )
     def patch(self, request: ApiRequest, pk: int) -> Response:
         comment = access.get_comment_by_id_for(request.user, pk)
+        milestone = comment.review.milestone
         changes = valid(CommentChangeSerializer, request.data)
         if "body" in changes:
             comment = services.edit_comment(request.user, comment, changes["body"])
         if "resolved" in changes:
             comment = services.set_comment_resolved(request.user, comment, changes["resolved"])
-        return Response(CommentSerializer(comment).data)
+        return Response(CommentSerializer(comment, context={"milestone": milestone}).data)
 
 
 class ReviewVerdict(ApiView):
@@ -207,6 +218,21 @@ class ReviewVerdict(ApiView):
         data = valid(VerdictInputSerializer, request.data)
         verdict = services.set_verdict(request.user, review, data["verdict"], data["note"])
         verdict.reviewer = request.user
+        context = {"current": verdict.revisions}  # given now, on the latest revisions
+        return Response(VerdictSerializer(verdict, context=context).data)
+
+
+class VerdictDismiss(ApiView):
+    @extend_schema(
+        summary="Dismiss a stale request for changes with a note (the milestone's tech lead)",
+        request=DismissSerializer,
+        responses=answers({200: VerdictSerializer}, 400, 401, 403, 404),
+    )
+    def post(self, request: ApiRequest, pk: int) -> Response:
+        verdict = access.get_verdict_by_id_for(request.user, pk)
+        access.require(request.user, Action.DISMISS_VERDICT, verdict)
+        note = valid(DismissSerializer, request.data)["note"]
+        verdict = services.dismiss_verdict(request.user, verdict, note)
         return Response(VerdictSerializer(verdict).data)
 
 

@@ -94,6 +94,9 @@ class Comment(models.Model):
     # Not columns: the review page sets them for its template.
     thread_replies: list[Comment]
     html: SafeString
+    # Where its block is in the artifact's latest revision; outdated when its text is gone.
+    place: int | None
+    outdated: bool
 
     class Meta:
         ordering = ["created_at", "id"]

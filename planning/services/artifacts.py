@@ -13,6 +13,7 @@ from planning.exceptions import EditConflict
 from planning.models import Artifact, ArtifactRevision
 from planning.services.activity import record
 from planning.services.locks import lock_milestone
+from planning.services.reviews import verdicts_made_stale
 from planning.workflow import ArtifactKind, ArtifactStatus
 from squads.access import Action, can, require
 
@@ -150,6 +151,8 @@ def save_artifact_body(
         ArtifactRevision.objects.create(
             artifact_id=artifact.pk, number=base_revision + 1, body=body, author=actor
         )
+        # Verdicts given on the revision this one replaces are stale now (DESIGN §8).
+        verdicts_made_stale(artifact, base_revision, base_revision + 1, actor)
         if changes.get("status") == ArtifactStatus.DRAFT:
             record(
                 artifact.milestone,

@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
+from notifications.delivery import queue_deliveries
 from notifications.models import Notification
-from notifications.services import absolute, notify
+from notifications.services import Message, absolute, notify, notify_many
 from notifications.webhooks import queue_event
-from planning import workflow
+from planning import blocks, workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
-from planning.models import Comment, DesignReview, Milestone, Verdict
+from planning.models import Artifact, Comment, DesignReview, Milestone, Verdict
 from planning.services.activity import record
 from planning.services.locks import lock_milestone, lock_review
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
@@ -26,6 +28,8 @@ from squads.models import Membership
 
 # The default time verdicts are due, counted from a review's scheduled end (DESIGN §8).
 VERDICTS_DUE_AFTER_END = timedelta(days=1)
+# The longest quote a comment keeps of the block it names (the column holds 200).
+QUOTE_KEPT = 200
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -244,6 +248,7 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         raise ValidationError("Only an open review can be closed.")
     if outcome not in DesignReview.Outcome.values:
         raise ValidationError({"outcome": "Choose approved or changes requested."})
+    current: dict[str, int] = {}
     if outcome == DesignReview.Outcome.APPROVED:
         # The artifacts' rows are locked while their revisions are read: a revision being
         # saved now either lands first (and makes the approvals on the old one stale) or
@@ -269,6 +274,8 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         f"{actor.display_name} closed design review {review.round}: {label}.",
         review=review.pk,
         outcome=outcome,
+        # What an approval was given on: the revisions current when the close counted it.
+        **({"revisions": current} if current else {}),
     )
     queue_event(
         milestone.project.squad,
@@ -349,7 +356,16 @@ def add_comment(
     body: str,
     artifact_kind: str = "",
     parent: Comment | None = None,
+    revision: int | None = None,
+    anchor_block: int | None = None,
+    anchor_quote: str = "",
 ) -> Comment:
+    """A comment on the design, on an artifact, or on one block of a revision of it (DESIGN §8).
+
+    A comment on an artifact records the revision it was written on (its
+    latest unless one is named); one that names a block also keeps the
+    block's fingerprint and a quote (the block's opening words unless given).
+    """
     require(actor, Action.REVIEW, review)
     _open_for_comments(review)
     body = body.strip()
@@ -358,14 +374,105 @@ def add_comment(
     if parent is not None:
         if parent.review_id != review.pk:
             raise ValidationError({"parent": "That comment belongs to another review."})
+        if revision is not None or anchor_block is not None:
+            raise ValidationError(
+                {"anchor": "A reply joins its thread; name the block on the comment it answers."}
+            )
         # Replies stay one level deep: a reply to a reply joins its thread.
         parent = parent.parent or parent
         artifact_kind = parent.artifact_kind
-    if artifact_kind and not review.milestone.artifacts.filter(kind=artifact_kind).exists():
-        raise ValidationError({"artifact_kind": "No such artifact."})
+    anchor: dict[str, Any] = {}
+    if artifact_kind:
+        anchor = _anchor(review, artifact_kind, revision, anchor_block, anchor_quote)
+    elif revision is not None or anchor_block is not None:
+        raise ValidationError(
+            {"artifact_kind": "Name the artifact whose revision or block the comment is on."}
+        )
     return Comment.objects.create(
-        review=review, author=actor, body=body, artifact_kind=artifact_kind, parent=parent
+        review=review,
+        author=actor,
+        body=body,
+        artifact_kind=artifact_kind,
+        parent=parent,
+        **anchor,
     )
+
+
+def _anchor(
+    review: DesignReview, kind: str, revision: int | None, position: int | None, quote: str
+) -> dict[str, Any]:
+    """The revision and block fields of a comment on artifact `kind`; refused if they name
+    no revision or block of it."""
+    artifact = review.milestone.artifacts.filter(kind=kind).only("kind", "revision", "body").first()
+    if artifact is None:
+        raise ValidationError({"artifact_kind": "No such artifact."})
+    title = artifact.get_kind_display().lower()
+    if revision is None:
+        revision = artifact.revision
+    text: str | None = artifact.body
+    if revision != artifact.revision:
+        text = (
+            artifact.revisions.filter(number=revision).values_list("body", flat=True).first()
+            if 0 < revision < artifact.revision
+            else None
+        )
+        if text is None:
+            raise ValidationError(
+                {
+                    "revision": f"The {title} has no revision {revision}"
+                    + (f": choose 1 to {artifact.revision}." if artifact.revision else " yet.")
+                }
+            )
+    anchor: dict[str, Any] = {"revision": revision}
+    if position is None:
+        if quote.strip():
+            raise ValidationError({"anchor": "A quote goes with the block it is taken from."})
+        return anchor
+    found = blocks.split_blocks(text or "")
+    block = blocks.block_at(found, position)
+    if block is None:
+        count = len(found)
+        raise ValidationError(
+            {
+                "anchor": f"Revision {revision} of the {title} has no block {position}"
+                + (f": its blocks are 0 to {count - 1}." if count else ": it has no text.")
+            }
+        )
+    quote = blocks.short(quote, QUOTE_KEPT) if quote.strip() else block.quote
+    return {
+        **anchor,
+        "anchor_block": block.index,
+        "anchor_fingerprint": block.fingerprint,
+        "anchor_quote": quote,
+    }
+
+
+def comment_places(milestone: Milestone, comments: Iterable[Comment]) -> dict[int, int | None]:
+    """Where each comment that names a block shows now: the position of that block in the
+    artifact's latest revision, or None when its text is gone (the comment is outdated).
+
+    One query for the artifacts, whatever the number of comments.
+    """
+    anchored = [c for c in comments if c.anchor_block is not None and c.artifact_kind]
+    if not anchored:
+        return {}
+    kinds = {c.artifact_kind for c in anchored}
+    latest = {
+        kind: (revision, blocks.split_blocks(body))
+        for kind, revision, body in milestone.artifacts.filter(kind__in=kinds).values_list(
+            "kind", "revision", "body"
+        )
+    }
+    return {c.pk: place_of(c, *latest.get(c.artifact_kind, (0, []))) for c in anchored}
+
+
+def place_of(comment: Comment, revision: int, current: list[blocks.Block]) -> int | None:
+    """Where `comment`'s block is among the `current` blocks of revision `revision`."""
+    if comment.anchor_block is None:
+        return None
+    if comment.revision == revision:
+        return comment.anchor_block if comment.anchor_block < len(current) else None
+    return blocks.follow(comment.anchor_fingerprint, comment.anchor_block, current)
 
 
 @transaction.atomic
@@ -431,3 +538,127 @@ def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "")
             review.get_absolute_url(),
         )
     return row
+
+
+def verdicts_made_stale(artifact: Artifact, before: int, after: int, actor: User) -> list[Verdict]:
+    """Tell each reviewer whose verdict this new revision made stale, with the diff since it.
+
+    Called by the artifact's save, in its transaction, once revision `after` of
+    `artifact` replaced `before`. One pass over the open reviews' verdicts that
+    were current until now; it reads them without the review lock (the close
+    takes the review's, then the artifacts' rows, which the save holds).
+    """
+    given = list(
+        Verdict.objects.filter(
+            review__milestone_id=artifact.milestone_id, review__status=DesignReview.Status.OPEN
+        ).select_related("review", "reviewer")
+    )
+    if not given:
+        return []
+    milestone = artifact.milestone
+    current = current_revisions(milestone)
+    was = {**current, artifact.kind: before}
+    made_stale = [
+        verdict
+        for verdict in given
+        if not workflow.is_stale(verdict.revisions, was)
+        and workflow.is_stale(verdict.revisions, current)
+    ]
+    if not made_stale:
+        return []
+    title = artifact.get_kind_display().lower()
+    diff = reverse(
+        "planning:artifact-diff", kwargs={**milestone.url_kwargs(), "kind": artifact.kind}
+    )
+    messages = [
+        Message(
+            recipient_id=verdict.reviewer_id,
+            kind=Notification.Kind.VERDICT_STALE,
+            text=f"{actor.display_name} saved revision {after} of the {title} after your verdict "
+            f"({verdict.get_verdict_display().lower()}) in design review {verdict.review.round} "
+            f"of M{milestone.number}: see what changed, then give your verdict again.",
+            link=f"{diff}?a={verdict.revisions.get(artifact.kind, 0)}&b={after}",
+            dedupe_key=f"verdict-stale:{verdict.pk}:{artifact.kind}:{after}",
+        )
+        for verdict in made_stale
+        if verdict.reviewer_id != actor.pk
+    ]
+    notify_many(messages)
+    queue_deliveries(Notification.objects.filter(dedupe_key__in=[m.dedupe_key for m in messages]))
+    names = ", ".join(v.reviewer.display_name for v in made_stale)
+    record(
+        milestone,
+        actor,
+        "verdicts_stale",
+        f"Revision {after} of the {title} made {len(made_stale)} "
+        f"verdict{'s' if len(made_stale) != 1 else ''} stale: {names}.",
+        kind=artifact.kind,
+        revision=after,
+        verdicts=[v.pk for v in made_stale],
+        reviews=sorted({v.review_id for v in made_stale}),
+    )
+    return made_stale
+
+
+@transaction.atomic
+def dismiss_verdict(actor: User, verdict: Verdict, note: str) -> Verdict:
+    """The tech lead dismisses a stale request for changes with a note (DESIGN §8): it no
+    longer holds the close; its reviewer may give a new verdict."""
+    # Under the review lock that the close counts under and a new verdict is given under.
+    review = lock_review(verdict.review)
+    verdict.review = review
+    require(actor, Action.DISMISS_VERDICT, verdict)
+    verdict = Verdict.objects.select_related("reviewer").filter(pk=verdict.pk, review=review).get()
+    verdict.review = review
+    if review.status != DesignReview.Status.OPEN:
+        raise ValidationError("Verdicts are dismissed while the review is open.")
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": "Say why the request for changes is dismissed."})
+    milestone = review.milestone
+    facts = verdict_facts(verdict, current_revisions(milestone), None)
+    refusal = workflow.dismissal_refusal(facts)
+    if refusal:
+        raise ValidationError(refusal)
+    verdict.dismissed_by = actor
+    verdict.dismiss_note = note
+    verdict.dismissed_at = timezone.now()
+    verdict.save(update_fields=["dismissed_by", "dismiss_note", "dismissed_at", "updated_at"])
+    reviewer = verdict.reviewer.display_name
+    summary = (
+        f"{actor.display_name} dismissed {reviewer}'s stale request for changes in design "
+        f"review {review.round}: {note}"
+    )
+    record(
+        milestone,
+        actor,
+        "verdict_dismissed",
+        summary,
+        review=review.pk,
+        verdict=verdict.pk,
+        reviewer=verdict.reviewer_id,
+        note=note,
+    )
+    queue_event(
+        milestone.project.squad,
+        "verdict.dismissed",
+        summary,
+        {
+            "review": review.pk,
+            "round": review.round,
+            "milestone": milestone.pk,
+            "verdict": verdict.pk,
+            "reviewer": verdict.reviewer_id,
+            "note": note,
+            "url": absolute(review.get_absolute_url()),
+        },
+    )
+    if verdict.reviewer_id != actor.pk:
+        notify(
+            verdict.reviewer,
+            Notification.Kind.VERDICT_DISMISSED,
+            f"{actor.display_name} dismissed your request for changes in design review "
+            f"{review.round} of M{milestone.number}: {note}",
+            review.get_absolute_url(),
+        )
+    return verdict

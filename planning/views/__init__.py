@@ -56,6 +56,7 @@ from planning.views.reviews import (
     review_open,
     review_schedule,
     review_updates,
+    verdict_dismiss,
     verdict_set,
 )
 from planning.views.unknowns import (
@@ -125,6 +126,7 @@ __all__ = [
     "unknown_edit",
     "unknown_list",
     "unknown_resolve",
+    "verdict_dismiss",
     "verdict_set",
     "webhook_log",
 ]

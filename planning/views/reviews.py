@@ -19,13 +19,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedRequest
 from config.inputs import parse_time
-from planning import services, workflow
+from planning import blocks, services, workflow
 from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
-from planning.forms import CommentEditForm, CommentForm, InviteForm, ReviewForm, VerdictForm
+from planning.forms import (
+    CommentEditForm,
+    CommentForm,
+    DismissForm,
+    InviteForm,
+    ReviewForm,
+    VerdictForm,
+)
 from planning.fragments import cached_fragments, page_content, page_key
 from planning.markdown import render_markdown_many
-from planning.models import Comment, DesignReview, Milestone, Verdict
+from planning.models import Artifact, Comment, DesignReview, Milestone, Verdict
 from planning.state import AROUND_MILESTONE, CachedPage, Rows, review_params
 from squads import access
 from squads.access import Action
@@ -79,13 +86,22 @@ def review_schedule(
     )
 
 
-def _threads(comments: list[Comment]) -> dict[str, list[Comment]]:
-    """Top-level comments by artifact kind ("" for general), each with its replies."""
+def _threads(comments: list[Comment], artifacts: dict[str, Artifact]) -> dict[str, list[Comment]]:
+    """Top-level comments by artifact kind ("" for general), each with its replies, and
+    where each comment on a block shows now (`place`, or `outdated` when its text is gone)."""
     by_id = {c.pk: c for c in comments}
     bodies = render_markdown_many([c.body for c in comments])
+    current = {kind: blocks.split_blocks(a.body) for kind, a in artifacts.items()}
     for comment, html in zip(comments, bodies, strict=True):
         comment.thread_replies = []
         comment.html = html
+        artifact = artifacts.get(comment.artifact_kind)
+        comment.place = None
+        if artifact is not None and comment.anchor_block is not None:
+            comment.place = services.place_of(
+                comment, artifact.revision, current[comment.artifact_kind]
+            )
+        comment.outdated = comment.anchor_block is not None and comment.place is None
     threads: dict[str, list[Comment]] = {}
     for comment in comments:
         if comment.parent_id and comment.parent_id in by_id:
@@ -93,6 +109,29 @@ def _threads(comments: list[Comment]) -> dict[str, list[Comment]]:
         else:
             threads.setdefault(comment.artifact_kind, []).append(comment)
     return threads
+
+
+def _artifact_view(artifact: Artifact, thread: list[Comment]) -> dict[str, Any]:
+    """An artifact shown block by block, each block with the comments on it beside it;
+    then the outdated comments and those on the artifact as a whole."""
+    found = blocks.split_blocks(artifact.body)
+    definitions = blocks.link_definitions(artifact.body)
+    html = render_markdown_many(
+        [f"{b.source}\n\n{definitions}" if definitions else b.source for b in found]
+    )
+    on_block: dict[int, list[Comment]] = {}
+    for comment in thread:
+        if comment.place is not None:
+            on_block.setdefault(comment.place, []).append(comment)
+    return {
+        "rows": [
+            {"block": block, "html": block_html, "comments": on_block.get(block.index, [])}
+            for block, block_html in zip(found, html, strict=True)
+        ],
+        "on_blocks": bool(on_block),
+        "outdated": [c for c in thread if c.outdated],
+        "whole": [c for c in thread if c.anchor_block is None],
+    }
 
 
 def _comment_url(review: DesignReview) -> str:
@@ -112,16 +151,21 @@ REVIEW_THREADS = CachedPage(
 
 
 def thread_html(
-    request: AuthenticatedRequest, review: DesignReview, kinds: list[str]
+    request: AuthenticatedRequest,
+    review: DesignReview,
+    kinds: list[str],
+    artifacts: dict[str, Artifact],
 ) -> dict[str, SafeString]:
     """The HTML of each thread (artifact kind, or "" for the general one).
 
-    A review page shows every comment with its forms, hundreds of them, and
-    most views are the same people reloading or polling while little changes.
-    A thread is cached under the fingerprint of its comments and their
-    authors, the review, and the viewer (what they may do, and their CSRF
-    secret, from which the forms' tokens are made), so only a thread that
-    changed is read from the database and rendered again.
+    An artifact's thread is the artifact itself, block by block, with its
+    comments beside the blocks they name. A review page shows every comment
+    with its forms, hundreds of them, and most views are the same people
+    reloading or polling while little changes. A thread is cached under the
+    fingerprint of its comments and their authors, the artifact's revision,
+    the review, and the viewer (what they may do, and their CSRF secret, from
+    which the forms' tokens are made), so only a thread that changed is read
+    from the database and rendered again.
     """
     versions = REVIEW_THREADS.fingerprints(review)
     milestone = review.milestone
@@ -134,7 +178,7 @@ def thread_html(
             REVIEW_THREADS,
             None if versions is None else versions.get(k, ""),
             viewer=request,
-            extra=(*common, k),
+            extra=(*common, k, artifacts[k].revision if k in artifacts else None),
         )
         for k in kinds
     }
@@ -143,8 +187,9 @@ def thread_html(
         threads = {}
         if versions is None or any(k in versions for k in missing):
             comments = review.comments.filter(artifact_kind__in=missing).select_related("author")
-            threads = _threads(list(comments.order_by("created_at", "id")))
-        template = get_template("planning/includes/review_thread_items.html")
+            threads = _threads(list(comments.order_by("created_at", "id")), artifacts)
+        items = get_template("planning/includes/review_thread_items.html")
+        artifact_items = get_template("planning/includes/review_artifact_thread.html")
         context = {
             "review": review,
             "milestone": milestone,
@@ -154,10 +199,17 @@ def thread_html(
             "csrf_token": get_token(request),
             "comment_url": _comment_url(review),
         }
-        return {
-            k: template.render({**context, "thread": threads.get(k, []), "kind": k})
-            for k in missing
-        }
+        rendered = {}
+        for k in missing:
+            thread = threads.get(k, [])
+            if k in artifacts:
+                view = _artifact_view(artifacts[k], thread)
+                rendered[k] = artifact_items.render(
+                    {**context, **view, "artifact": artifacts[k], "kind": k}
+                )
+            else:
+                rendered[k] = items.render({**context, "thread": thread, "kind": k})
+        return rendered
 
     return cached_fragments(keys, render)
 
@@ -168,25 +220,33 @@ def _review_context(
     milestone = review.milestone
     every_artifact = list(milestone.artifacts.order_by("id"))
     artifacts = [a for a in every_artifact if not a.is_waived]
-    threads = thread_html(request, review, [a.kind for a in artifacts] + [""])
-    verdicts = list(review.verdicts.select_related("reviewer").order_by("updated_at"))
+    threads = thread_html(
+        request, review, [a.kind for a in artifacts] + [""], {a.kind: a for a in artifacts}
+    )
+    verdicts = list(
+        review.verdicts.select_related("reviewer", "dismissed_by").order_by("updated_at")
+    )
     approval = services.approval_facts(
         review, verdicts, current={a.kind: a.revision for a in every_artifact}
     )
     count = workflow.count_verdicts(approval.verdicts)
+    may_run = access.can(request.user, Action.RUN_MEETINGS, milestone)
+    current = {a.kind: a.revision for a in every_artifact}
+    verdict_rows = [
+        _verdict_row(review, verdict, facts, current, may_run=may_run)
+        for verdict, facts in zip(verdicts, approval.verdicts, strict=True)
+    ]
     sections = [
         {
             "artifact": artifact,
-            "html": html,
+            "blocks": blocks.split_blocks(artifact.body),
             "thread_html": threads[artifact.kind],
             "changed": workflow.changed_since_review(
                 review.reviewed_revisions, artifact.kind, artifact.revision
             ),
             "reviewed_revision": review.reviewed_revisions.get(artifact.kind),
         }
-        for artifact, html in zip(
-            artifacts, render_markdown_many([a.body for a in artifacts]), strict=True
-        )
+        for artifact in artifacts
     ]
     mine = next((v for v in verdicts if v.reviewer_id == request.user.pk), None)
     return {
@@ -196,18 +256,56 @@ def _review_context(
         "squad": milestone.project.squad,
         "sections": sections,
         "general_html": threads[""],
-        "verdicts": verdicts,
+        "verdicts": verdict_rows,
+        "stale_count": count.stale,
         "my_verdict": mine,
+        "my_verdict_stale": any(
+            row["stale"] and not row["dismissed"]
+            for row in verdict_rows
+            if row["verdict"].reviewer_id == request.user.pk
+        ),
         "approvals": count.approvals,
         "changes": count.changes_requested,
         "needed": approval.needed,
         "is_guest": access.is_guest(request.user, milestone),
-        "may_run": access.can(request.user, Action.RUN_MEETINGS, milestone),
+        "may_run": may_run,
         "invitees": list(review.invitees.order_by("username")),
         "verdict_choices": Verdict.Choice.choices,
         "since": timezone.now().isoformat(),
         "comment_url": _comment_url(review),
         **extra,
+    }
+
+
+def _verdict_row(
+    review: DesignReview,
+    verdict: Verdict,
+    facts: workflow.VerdictFacts,
+    current: dict[str, int],
+    *,
+    may_run: bool,
+) -> dict[str, Any]:
+    """A verdict as the panel shows it: stale or not, what changed since (with the diff),
+    and whether the viewer may dismiss it."""
+    milestone = review.milestone
+    changed = [
+        {
+            "sentence": change.describe(verdict.verdict),
+            "diff_url": reverse(
+                "planning:artifact-diff", kwargs={**milestone.url_kwargs(), "kind": change.kind}
+            )
+            + f"?a={change.pinned}&b={change.now}",
+        }
+        for change in (workflow.changed_since(verdict.revisions, current) if facts.stale else [])
+    ]
+    return {
+        "verdict": verdict,
+        "stale": facts.stale,
+        "dismissed": facts.dismissed,
+        "changed": changed,
+        "may_dismiss": may_run
+        and review.status == DesignReview.Status.OPEN
+        and workflow.dismissal_refusal(facts) is None,
     }
 
 
@@ -218,7 +316,7 @@ REVIEW_PAGE = CachedPage(
     Rows("planning.DesignReview", "id = %(r)s"),
     Rows("planning.DesignReview_invitees", "designreview_id = %(r)s", people=("user_id",)),
     Rows("planning.Comment", "review_id = %(r)s", people=("author_id",)),
-    Rows("planning.Verdict", "review_id = %(r)s", people=("reviewer_id",)),
+    Rows("planning.Verdict", "review_id = %(r)s", people=("reviewer_id", "dismissed_by_id")),
     params=review_params,
 )
 
@@ -264,6 +362,8 @@ def review_updates(
         since is None
         or review.comments.filter(updated_at__gt=since).exists()
         or review.verdicts.filter(updated_at__gt=since).exists()
+        # A new revision moves comments on blocks and makes verdicts stale.
+        or review.milestone.artifacts.filter(updated_at__gt=since).exists()
         or (review.closed_at and review.closed_at > since)
         or (review.opened_at and review.opened_at > since)
     )
@@ -363,7 +463,8 @@ def _thread_answer(
     error: str = "",
 ) -> HttpResponse:
     if request.htmx:
-        html = thread_html(request, review, [kind])[kind]
+        shown = {a.kind: a for a in review.milestone.artifacts.filter(kind=kind) if not a.is_waived}
+        html = thread_html(request, review, [kind], shown)[kind]
         if error:  # above the thread it was swapped into, so that it is seen where it was typed
             html = _error_html(error) + html
         answer = render(
@@ -407,6 +508,9 @@ def comment_add(
             body=form.cleaned_data["body"],
             artifact_kind=form.cleaned_data["artifact_kind"],
             parent=parent,
+            revision=form.cleaned_data["revision"],
+            anchor_block=form.cleaned_data["anchor_block"],
+            anchor_quote=form.cleaned_data["anchor_quote"],
         )
     except ValidationError as error:
         if request.htmx:
@@ -493,3 +597,34 @@ def verdict_set(
     else:
         messages.success(request, "Your verdict is recorded.")
     return _back(review, "#verdicts")
+
+
+@login_required
+@require_POST
+def verdict_dismiss(
+    request: AuthenticatedRequest,
+    squad_slug: str,
+    project_slug: str,
+    number: int,
+    round: int,
+    pk: int,
+) -> HttpResponse:
+    review = _review(request, squad_slug, project_slug, number, round)
+    verdict = get_object_or_404(review.verdicts.select_related("reviewer"), pk=pk)
+    verdict.review = review
+    access.require(request.user, Action.DISMISS_VERDICT, verdict)
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        return refused(
+            request, form, title="Dismiss a request for changes", back=_url(review, "#verdicts")
+        )
+    try:
+        services.dismiss_verdict(request.user, verdict, form.cleaned_data["note"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{verdict.reviewer.display_name}'s request for changes is dismissed; it no longer holds the close.",
+        )
+    return _back(review, f"#verdict-{verdict.pk}")
