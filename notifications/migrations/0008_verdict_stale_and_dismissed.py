@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0006_failed_emails_index"),
+        ("notifications", "0007_org_scale_indexes"),
     ]
 
     operations = [
