@@ -330,11 +330,18 @@ class CommentForm(Form):
         widget=forms.HiddenInput,
         error_messages={"invalid": "There is no such comment to reply to."},
     )
+    blocking = forms.BooleanField(required=False, label="Blocking")
 
 
 class CommentEditForm(Form):
     body = forms.CharField(
         required=False, strip=False, label="Comment", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class OverruleForm(Form):
+    note = forms.CharField(
+        required=False, label="Why it may close approved", widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

@@ -31,6 +31,8 @@ review_patterns = [
     path("comments/", views.comment_add, name="comment-add"),
     path("comments/<id:pk>/edit/", views.comment_edit, name="comment-edit"),
     path("comments/<id:pk>/resolve/", views.comment_resolve, name="comment-resolve"),
+    path("comments/<id:pk>/block/", views.comment_block, name="comment-block"),
+    path("comments/<id:pk>/overrule/", views.comment_overrule, name="comment-overrule"),
     path("verdict/", views.verdict_set, name="verdict-set"),
 ]
 

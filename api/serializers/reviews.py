@@ -173,6 +173,7 @@ class VerdictInputSerializer(Input):
 
 class CommentSerializer(serializers.ModelSerializer):
     author = ParticipantSerializer(read_only=True, allow_null=True)
+    overruled_by = ParticipantSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Comment
@@ -184,6 +185,10 @@ class CommentSerializer(serializers.ModelSerializer):
             "parent",
             "body",
             "resolved",
+            "blocking",
+            "overruled_by",
+            "overrule_note",
+            "overruled_at",
             "created_at",
             "updated_at",
         ]
@@ -199,16 +204,39 @@ class CommentInputSerializer(Input):
     parent = serializers.IntegerField(  # type: ignore[assignment]
         required=False, allow_null=True, min_value=1, max_value=LARGEST_ID
     )
+    blocking = serializers.BooleanField(
+        default=False,
+        help_text="Holds close-as-approved until its author resolves it; counted reviewers only.",
+    )
 
 
 class CommentChangeSerializer(Input):
     body = serializers.CharField(required=False, help_text="Its author only.")
-    resolved = serializers.BooleanField(required=False)
+    resolved = serializers.BooleanField(
+        required=False,
+        help_text="Its author or the tech lead; a blocking comment its author only.",
+    )
+    blocking = serializers.BooleanField(
+        required=False,
+        help_text="true: its author, a counted reviewer, makes it blocking (a blocking comment "
+        "is settled by resolving it, not by unmarking it).",
+    )
+
+    def validate_blocking(self, value):
+        if not value:
+            raise serializers.ValidationError(
+                "A blocking comment is not unmarked: its author resolves it."
+            )
+        return value
 
     def validate(self, data):
         if not data:
-            raise serializers.ValidationError("Send body, resolved or both.")
+            raise serializers.ValidationError("Send body, resolved, blocking, or several.")
         return data
+
+
+class CommentOverruleSerializer(Input):
+    note = serializers.CharField(help_text="Why the review may close approved despite it.")
 
 
 class CommentsSinceSerializer(Input):

@@ -23,6 +23,7 @@ from api.schema import answers
 from api.serializers.reviews import (
     CommentChangeSerializer,
     CommentInputSerializer,
+    CommentOverruleSerializer,
     CommentSerializer,
     CommentsSinceSerializer,
     DesignReviewSerializer,
@@ -152,7 +153,9 @@ class ReviewComments(ApiView):
     def get(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         since = valid(CommentsSinceSerializer, request.query_params).get("since")
-        comments = review.comments.select_related("author").order_by("created_at", "id")
+        comments = review.comments.select_related("author", "overruled_by").order_by(
+            "created_at", "id"
+        )
         if since is not None:
             comments = comments.filter(updated_at__gt=since)
         return self.page(comments, CommentSerializer)
@@ -176,13 +179,15 @@ class ReviewComments(ApiView):
             body=data["body"],
             artifact_kind=data["artifact_kind"],
             parent=parent,
+            blocking=data["blocking"],
         )
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
 class CommentDetail(ApiView):
     @extend_schema(
-        summary="Edit a comment (its author) or resolve it (its author or the tech lead)",
+        summary="Edit a comment (its author), resolve it (its author or the tech lead; "
+        "a blocking one its author only), or make it blocking (its author, a counted reviewer)",
         request=CommentChangeSerializer,
         responses=answers({200: CommentSerializer}, 400, 401, 403, 404),
     )
@@ -191,8 +196,23 @@ class CommentDetail(ApiView):
         changes = valid(CommentChangeSerializer, request.data)
         if "body" in changes:
             comment = services.edit_comment(request.user, comment, changes["body"])
+        if changes.get("blocking"):
+            comment = services.mark_blocking(request.user, comment)
         if "resolved" in changes:
             comment = services.set_comment_resolved(request.user, comment, changes["resolved"])
+        return Response(CommentSerializer(comment).data)
+
+
+class CommentOverrule(ApiView):
+    @extend_schema(
+        summary="Overrule a blocking comment with a note (the project's principal engineer)",
+        request=CommentOverruleSerializer,
+        responses=answers({200: CommentSerializer}, 400, 401, 403, 404),
+    )
+    def post(self, request: ApiRequest, pk: int) -> Response:
+        comment = access.get_comment_by_id_for(request.user, pk)
+        note = valid(CommentOverruleSerializer, request.data)["note"]
+        comment = services.overrule_comment(request.user, comment, note)
         return Response(CommentSerializer(comment).data)
 
 

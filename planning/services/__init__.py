@@ -9,6 +9,7 @@ from planning.services.artifacts import (
     save_artifact_body,
     starting_text,
 )
+from planning.services.blocking import mark_blocking, overrule_comment
 from planning.services.meetings import (
     add_story,
     add_subtask,
@@ -37,6 +38,7 @@ from planning.services.reviews import (
     close_review,
     edit_comment,
     invite_guest,
+    open_blocking_comments,
     open_review,
     schedule_review,
     set_comment_resolved,
@@ -72,9 +74,12 @@ __all__ = [
     "hold_kickoff",
     "invite_guest",
     "mark_artifact",
+    "mark_blocking",
     "milestone_facts",
     "move_back",
+    "open_blocking_comments",
     "open_review",
+    "overrule_comment",
     "raise_concern",
     "readiness",
     "request_deferral",

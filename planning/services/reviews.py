@@ -19,6 +19,7 @@ from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.services.activity import record
+from planning.services.blocking import announce_blocking, announce_resolution, check_may_block
 from planning.services.locks import lock_milestone, lock_review
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
 from squads.access import Action, forget_roles, is_guest, require, role_in
@@ -256,6 +257,8 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         unmet = workflow.approval_unmet(approval_facts(review, current=current))
         if unmet:
             raise GuardRefused("The review cannot close approved yet.", unmet)
+    else:
+        current = current_revisions(review.milestone)
     review.status = DesignReview.Status.CLOSED
     review.outcome = outcome
     review.closed_at = timezone.now()
@@ -269,6 +272,7 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         f"{actor.display_name} closed design review {review.round}: {label}.",
         review=review.pk,
         outcome=outcome,
+        verdicts=_counted_verdicts(review, current),
     )
     queue_event(
         milestone.project.squad,
@@ -290,6 +294,23 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
             review.get_absolute_url(),
         )
     return review
+
+
+def _counted_verdicts(review: DesignReview, current: dict[str, int]) -> list[dict[str, Any]]:
+    """The counted verdicts a review closed with, as its decision-log entry keeps them."""
+    principal_id = review.milestone.project.principal_engineer_id
+    rows = review.verdicts.filter(counted=True).select_related("reviewer").order_by("updated_at")
+    return [
+        {
+            "reviewer": verdict.reviewer.display_name,
+            "verdict": verdict.verdict,
+            "note": verdict.note,
+            "stale": facts.stale,
+            "dismissed": facts.dismissed,
+        }
+        for verdict in rows
+        for facts in [verdict_facts(verdict, current, principal_id)]
+    ]
 
 
 def recount_verdicts(reviews: QuerySet[DesignReview], reviewer_ids: Iterable[int]) -> None:
@@ -349,8 +370,12 @@ def add_comment(
     body: str,
     artifact_kind: str = "",
     parent: Comment | None = None,
+    blocking: bool = False,
 ) -> Comment:
+    """A comment or a reply; a counted reviewer's may be blocking (DESIGN §8)."""
     require(actor, Action.REVIEW, review)
+    if blocking:
+        check_may_block(actor, review, parent)
     _open_for_comments(review)
     body = body.strip()
     if not body:
@@ -363,9 +388,17 @@ def add_comment(
         artifact_kind = parent.artifact_kind
     if artifact_kind and not review.milestone.artifacts.filter(kind=artifact_kind).exists():
         raise ValidationError({"artifact_kind": "No such artifact."})
-    return Comment.objects.create(
-        review=review, author=actor, body=body, artifact_kind=artifact_kind, parent=parent
+    comment = Comment.objects.create(
+        review=review,
+        author=actor,
+        body=body,
+        artifact_kind=artifact_kind,
+        parent=parent,
+        blocking=blocking,
     )
+    if blocking:
+        announce_blocking(actor, comment)
+    return comment
 
 
 @transaction.atomic
@@ -386,8 +419,18 @@ def set_comment_resolved(actor: User, comment: Comment, resolved: bool) -> Comme
     review = comment.review
     require(actor, Action.REVIEW, review)
     require(actor, Action.RESOLVE_COMMENT, comment)
+    if comment.blocking:
+        # What the close counts changes under the review's lock, and leaves a row.
+        _open_for_comments(review)
+        comment = Comment.objects.select_for_update(no_key=True).get(pk=comment.pk)
+        comment.review = review
+        if comment.overruled_at is not None:
+            raise ValidationError("This blocking comment was overruled; it stays settled.")
+    changed = comment.resolved != resolved
     comment.resolved = resolved
     comment.save(update_fields=["resolved", "updated_at"])
+    if comment.blocking and changed:
+        announce_resolution(actor, comment)
     return comment
 
 

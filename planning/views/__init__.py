@@ -45,6 +45,7 @@ from planning.views.projects import (
     project_edit,
     project_list,
 )
+from planning.views.review_blocking import comment_block, comment_overrule
 from planning.views.reviews import (
     comment_add,
     comment_edit,
@@ -82,7 +83,9 @@ __all__ = [
     "breakout_held",
     "breakout_session",
     "comment_add",
+    "comment_block",
     "comment_edit",
+    "comment_overrule",
     "comment_resolve",
     "concern_add",
     "concern_answer",

@@ -125,9 +125,12 @@ def thread_html(
     """
     versions = REVIEW_THREADS.fingerprints(review)
     milestone = review.milestone
+    # What the viewer may do to blocking comments: raise them, or overrule them.
+    may_block = access.can(request.user, Action.MARK_BLOCKING, review)
+    is_principal = milestone.project.principal_engineer_id == request.user.pk
     common = (
         review.pk, review.round, review.status, milestone.tech_lead_id, milestone.number,
-        milestone.project.slug, milestone.project.squad.slug,
+        milestone.project.slug, milestone.project.squad.slug, may_block, is_principal,
     )  # fmt: skip
     keys = {
         k: page_key(
@@ -142,7 +145,9 @@ def thread_html(
     def render(missing: list[str]) -> dict[str, str]:
         threads = {}
         if versions is None or any(k in versions for k in missing):
-            comments = review.comments.filter(artifact_kind__in=missing).select_related("author")
+            comments = review.comments.filter(artifact_kind__in=missing).select_related(
+                "author", "overruled_by"
+            )
             threads = _threads(list(comments.order_by("created_at", "id")))
         template = get_template("planning/includes/review_thread_items.html")
         context = {
@@ -153,6 +158,8 @@ def thread_html(
             "user": request.user,
             "csrf_token": get_token(request),
             "comment_url": _comment_url(review),
+            "may_block": may_block,
+            "is_principal": is_principal,
         }
         return {
             k: template.render({**context, "thread": threads.get(k, []), "kind": k})
@@ -170,8 +177,14 @@ def _review_context(
     artifacts = [a for a in every_artifact if not a.is_waived]
     threads = thread_html(request, review, [a.kind for a in artifacts] + [""])
     verdicts = list(review.verdicts.select_related("reviewer").order_by("updated_at"))
+    open_blocking = list(
+        services.open_blocking_comments(review).select_related("author").order_by("created_at")
+    )
     approval = services.approval_facts(
-        review, verdicts, current={a.kind: a.revision for a in every_artifact}
+        review,
+        verdicts,
+        current={a.kind: a.revision for a in every_artifact},
+        open_blocking=len(open_blocking),
     )
     count = workflow.count_verdicts(approval.verdicts)
     sections = [
@@ -205,6 +218,9 @@ def _review_context(
         "may_run": access.can(request.user, Action.RUN_MEETINGS, milestone),
         "invitees": list(review.invitees.order_by("username")),
         "verdict_choices": Verdict.Choice.choices,
+        "may_block": access.can(request.user, Action.MARK_BLOCKING, review),
+        "open_blocking": open_blocking,
+        "close_unmet": workflow.approval_unmet(approval),
         "since": timezone.now().isoformat(),
         "comment_url": _comment_url(review),
         **extra,
@@ -407,6 +423,7 @@ def comment_add(
             body=form.cleaned_data["body"],
             artifact_kind=form.cleaned_data["artifact_kind"],
             parent=parent,
+            blocking=form.cleaned_data["blocking"],
         )
     except ValidationError as error:
         if request.htmx:
@@ -471,8 +488,16 @@ def comment_resolve(
 ) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     comment = _comment(request, review, pk)
-    services.set_comment_resolved(request.user, comment, request.POST.get("resolved") == "true")
-    return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
+    anchor = f"#comment-{comment.pk}"
+    try:
+        services.set_comment_resolved(request.user, comment, request.POST.get("resolved") == "true")
+    except ValidationError as error:
+        if request.htmx:
+            return _thread_answer(
+                request, review, comment.artifact_kind, anchor, error=" ".join(error.messages)
+            )
+        messages.error(request, " ".join(error.messages))
+    return _thread_answer(request, review, comment.artifact_kind, anchor)
 
 
 @login_required
