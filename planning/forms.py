@@ -350,6 +350,14 @@ class VerdictForm(Form):
         required=False, choices=Verdict.Choice.choices, widget=forms.RadioSelect
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    conditions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="With “Approve with conditions”: one per line; each becomes an unknown.",
+    )
+
+    def condition_lines(self) -> list[str]:
+        return self.cleaned_data["conditions"].splitlines()
 
 
 class InviteForm(Form):

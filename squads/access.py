@@ -291,7 +291,11 @@ def get_unknown_for(user: User, milestone: Milestone, key: str) -> Unknown:
     number = parse_id(key.upper().removeprefix("U-"))
     if number is None:
         raise Http404("No such unknown.")
-    unknown = milestone.unknowns.select_related("owner").filter(number=number).first()
+    unknown = (
+        milestone.unknowns.select_related("owner", "from_verdict__reviewer", "from_verdict__review")
+        .filter(number=number)
+        .first()
+    )
     if unknown is None:
         raise Http404("No such unknown.")
     unknown.milestone = milestone

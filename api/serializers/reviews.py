@@ -22,6 +22,7 @@ from planning.models import (
     KickoffMeeting,
     Story,
     Subtask,
+    Unknown,
     Verdict,
 )
 from planning.workflow import ArtifactKind
@@ -101,12 +102,28 @@ class ParticipantSerializer(serializers.Serializer):
 # Design reviews ---------------------------------------------------------------
 
 
+class ConditionSerializer(serializers.ModelSerializer):
+    """An unknown made from a condition of an approval."""
+
+    key = serializers.CharField(read_only=True, help_text="U-n")
+
+    class Meta:
+        model = Unknown
+        fields = ["id", "key", "title", "status"]
+        read_only_fields = fields
+
+
 class VerdictSerializer(serializers.ModelSerializer):
     reviewer = ParticipantSerializer(read_only=True)
+    conditions = ConditionSerializer(
+        many=True,
+        read_only=True,
+        help_text="The unknowns this verdict's conditions became; kept when the verdict is replaced.",
+    )
 
     class Meta:
         model = Verdict
-        fields = ["id", "reviewer", "verdict", "note", "counted", "updated_at"]
+        fields = ["id", "reviewer", "verdict", "note", "conditions", "counted", "updated_at"]
         read_only_fields = fields
 
 
@@ -169,6 +186,14 @@ class InviteeSerializer(Input):
 class VerdictInputSerializer(Input):
     verdict = serializers.ChoiceField(choices=Verdict.Choice.choices)
     note = serializers.CharField(allow_blank=True, default="")
+    conditions = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        default=list,
+        max_length=10,
+        help_text="With approve_with_conditions (required then, 1 to 10): each becomes an "
+        "unknown of the milestone, high priority, owned by the tech lead.",
+    )
 
 
 class CommentSerializer(serializers.ModelSerializer):

@@ -44,7 +44,11 @@ from squads.access import Action
 
 def _with_verdicts(reviews: QuerySet[DesignReview]) -> QuerySet[DesignReview]:
     return reviews.prefetch_related(
-        "invitees", Prefetch("verdicts", queryset=Verdict.objects.select_related("reviewer"))
+        "invitees",
+        Prefetch(
+            "verdicts",
+            queryset=Verdict.objects.select_related("reviewer").prefetch_related("conditions"),
+        ),
     )
 
 
@@ -225,7 +229,10 @@ class ReviewVerdict(ApiView):
     def put(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         data = valid(VerdictInputSerializer, request.data)
-        verdict = services.set_verdict(request.user, review, data["verdict"], data["note"])
+        verdict = services.set_verdict(
+            request.user, review, data["verdict"], data["note"], data["conditions"]
+        )
+        verdict = Verdict.objects.prefetch_related("conditions").get(pk=verdict.pk)
         verdict.reviewer = request.user
         return Response(VerdictSerializer(verdict).data)
 

@@ -20,6 +20,7 @@ from planning.exceptions import GuardRefused
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.services.activity import record
 from planning.services.blocking import announce_blocking, announce_resolution, check_may_block
+from planning.services.conditions import add_conditions, clean_conditions
 from planning.services.locks import lock_milestone, lock_review
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
 from squads.access import Action, forget_roles, is_guest, require, role_in
@@ -435,8 +436,17 @@ def set_comment_resolved(actor: User, comment: Comment, resolved: bool) -> Comme
 
 
 @transaction.atomic
-def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "") -> Verdict:
-    """Give or change one's verdict while the review is open. Guests' verdicts are not counted."""
+def set_verdict(
+    actor: User,
+    review: DesignReview,
+    verdict: str,
+    note: str = "",
+    conditions: list[str] | None = None,
+) -> Verdict:
+    """Give or change one's verdict while the review is open. Guests' verdicts are not counted.
+
+    An approval with conditions makes each condition an unknown of the milestone (conditions.py).
+    """
     # Under the review lock the close takes before it counts, so a verdict is
     # either counted by the close or refused because the review closed.
     review = lock_review(review)
@@ -448,9 +458,16 @@ def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "")
     if review.status != DesignReview.Status.OPEN:
         raise ValidationError("Verdicts are given while the review is open.")
     if verdict not in Verdict.Choice.values:
-        raise ValidationError({"verdict": "Choose approve, changes requested or comment."})
+        raise ValidationError(
+            {"verdict": "Choose approve, approve with conditions, changes requested or comment."}
+        )
+    titles = clean_conditions(verdict, conditions)
     milestone = review.milestone
     counted = not is_guest(actor, milestone)
+    if titles and not counted:
+        raise ValidationError(
+            {"verdict": "A guest's approval does not count: write your conditions as comments."}
+        )
     # Pinned to the revisions it was given on; a new verdict replaces a dismissed one.
     row, _ = Verdict.objects.update_or_create(
         review=review,
@@ -465,6 +482,7 @@ def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "")
             "dismissed_at": None,
         },
     )
+    add_conditions(actor, review, row, titles)
     if verdict == Verdict.Choice.CHANGES_REQUESTED and milestone.tech_lead_id != actor.pk:
         notify(
             milestone.tech_lead,

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import BaseForm
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import get_token
@@ -25,7 +26,7 @@ from planning.exceptions import GuardRefused
 from planning.forms import CommentEditForm, CommentForm, InviteForm, ReviewForm, VerdictForm
 from planning.fragments import cached_fragments, page_content, page_key
 from planning.markdown import render_markdown_many
-from planning.models import Comment, DesignReview, Milestone, Verdict
+from planning.models import Comment, DesignReview, Milestone, Unknown, Verdict
 from planning.state import AROUND_MILESTONE, CachedPage, Rows, review_params
 from squads import access
 from squads.access import Action
@@ -177,6 +178,15 @@ def _review_context(
     artifacts = [a for a in every_artifact if not a.is_waived]
     threads = thread_html(request, review, [a.kind for a in artifacts] + [""])
     verdicts = list(review.verdicts.select_related("reviewer").order_by("updated_at"))
+    if any(v.verdict == Verdict.Choice.APPROVE_WITH_CONDITIONS for v in verdicts):
+        # Only then: the page asks for the conditions' unknowns (with what a link needs).
+        prefetch_related_objects(
+            verdicts,
+            Prefetch(
+                "conditions",
+                queryset=Unknown.objects.select_related("milestone__project__squad"),
+            ),
+        )
     open_blocking = list(
         services.open_blocking_comments(review).select_related("author").order_by("created_at")
     )
@@ -511,10 +521,19 @@ def verdict_set(
         return refused(request, form, title="Your verdict", back=_url(review, "#verdicts"))
     try:
         services.set_verdict(
-            request.user, review, form.cleaned_data["verdict"], form.cleaned_data["note"]
+            request.user,
+            review,
+            form.cleaned_data["verdict"],
+            form.cleaned_data["note"],
+            form.condition_lines(),
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        if not hasattr(error, "error_dict"):
+            messages.error(request, " ".join(error.messages))
+            return _back(review, "#verdicts")
+        # What was typed comes back with the reason beside it.
+        add_service_errors(form, error)
+        return refused(request, form, title="Your verdict", back=_url(review, "#verdicts"))
     else:
         messages.success(request, "Your verdict is recorded.")
     return _back(review, "#verdicts")
