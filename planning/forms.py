@@ -281,6 +281,14 @@ class ReviewForm(Form):
     )
     duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=60)
     location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
+    verdicts_due = forms.DateTimeField(
+        label="Verdicts due",
+        required=False,
+        widget=MeetingTimeInput(),
+        validators=[_reasonable_year],
+        help_text="Left empty: one day after the review ends. Reviewers still without a "
+        "verdict are reminded a day before, and the tech lead once it has passed.",
+    )
 
 
 class KickoffForm(Form):

@@ -25,6 +25,7 @@ review_patterns = [
     path("", views.review_detail, name="review-detail"),
     path("updates/", views.review_updates, name="review-updates"),
     path("invite.ics", views.review_calendar, name="review-ics"),
+    path("edit/", views.review_edit, name="review-edit"),
     path("open/", views.review_open, name="review-open"),
     path("close/", views.review_close, name="review-close"),
     path("invitees/", views.review_invite, name="review-invite"),

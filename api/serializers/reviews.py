@@ -5,7 +5,7 @@ Input serializers check types, lengths and choices; the services decide what is 
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.contrib.auth import get_user_model
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -25,6 +25,7 @@ from planning.models import (
     Unknown,
     Verdict,
 )
+from planning.services.deadlines import pending_reviewers
 from planning.workflow import ArtifactKind
 
 User = get_user_model()
@@ -154,6 +155,7 @@ class DesignReviewSerializer(serializers.ModelSerializer):
             "status",
             "outcome",
             "reviewed_revisions",
+            "verdicts_due",
             "invitees",
             "verdicts",
             "opened_at",
@@ -163,16 +165,39 @@ class DesignReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DesignReviewDetailSerializer(DesignReviewSerializer):
+    """One review, with who is still expected to give a current verdict (DESIGN §8)."""
+
+    pending_reviewers = serializers.SerializerMethodField(
+        help_text="Expected reviewers (the squad's engineers and the principal engineer) "
+        "without a verdict on the current revisions; empty unless the review is open."
+    )
+
+    class Meta(DesignReviewSerializer.Meta):
+        fields = [*DesignReviewSerializer.Meta.fields, "pending_reviewers"]
+        read_only_fields = fields
+
+    @extend_schema_field(ParticipantSerializer(many=True))
+    def get_pending_reviewers(self, review: DesignReview) -> Any:
+        people = pending_reviewers(review, verdicts=review.verdicts.all())
+        return ParticipantSerializer(people, many=True).data
+
+
+VERDICTS_DUE_HELP = "When verdicts are due; left out or null: one day after the review ends."
+
+
 class ReviewScheduleSerializer(Input):
     scheduled_for = MeetingTimeField()
     duration_minutes = serializers.IntegerField(default=60, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, default="")
+    verdicts_due = MeetingTimeField(required=False, allow_null=True, help_text=VERDICTS_DUE_HELP)
 
 
 class ReviewChangeSerializer(Input):
     scheduled_for = MeetingTimeField(required=False)
     duration_minutes = serializers.IntegerField(required=False, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    verdicts_due = MeetingTimeField(required=False, allow_null=True, help_text=VERDICTS_DUE_HELP)
 
 
 class ReviewCloseSerializer(Input):

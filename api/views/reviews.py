@@ -26,6 +26,7 @@ from api.serializers.reviews import (
     CommentOverruleSerializer,
     CommentSerializer,
     CommentsSinceSerializer,
+    DesignReviewDetailSerializer,
     DesignReviewSerializer,
     InviteeSerializer,
     ReviewChangeSerializer,
@@ -53,8 +54,12 @@ def _with_verdicts(reviews: QuerySet[DesignReview]) -> QuerySet[DesignReview]:
 
 
 def _review_answer(review: DesignReview, code: int = status.HTTP_200_OK) -> Response:
-    fresh = _with_verdicts(DesignReview.objects.all()).get(pk=review.pk)
-    return Response(DesignReviewSerializer(fresh).data, status=code)
+    fresh = (
+        _with_verdicts(DesignReview.objects.all())
+        .select_related("milestone__project__principal_engineer")
+        .get(pk=review.pk)
+    )
+    return Response(DesignReviewDetailSerializer(fresh).data, status=code)
 
 
 # Design reviews -----------------------------------------------------------------
@@ -73,7 +78,7 @@ class MilestoneReviews(ApiView):
     @extend_schema(
         summary="Schedule the next review round (the milestone's tech lead)",
         request=ReviewScheduleSerializer,
-        responses=answers({201: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({201: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
@@ -84,14 +89,14 @@ class MilestoneReviews(ApiView):
 
 
 class ReviewDetail(ApiView):
-    @extend_schema(responses=answers({200: DesignReviewSerializer}, 401, 404))
+    @extend_schema(responses=answers({200: DesignReviewDetailSerializer}, 401, 404))
     def get(self, request: ApiRequest, pk: int) -> Response:
         return _review_answer(access.get_review_by_id_for(request.user, pk))
 
     @extend_schema(
-        summary="Move or relocate the review (the milestone's tech lead)",
+        summary="Move or relocate the review, or change when verdicts are due (the milestone's tech lead)",
         request=ReviewChangeSerializer,
-        responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({200: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def patch(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
@@ -105,7 +110,7 @@ class ReviewOpen(ApiView):
     @extend_schema(
         summary="Open the review: the artifacts' current revisions are what is reviewed",
         request=None,
-        responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({200: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
@@ -116,7 +121,7 @@ class ReviewClose(ApiView):
     @extend_schema(
         summary="Close the review with its outcome (the milestone's tech lead)",
         request=ReviewCloseSerializer,
-        responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404, 409),
+        responses=answers({200: DesignReviewDetailSerializer}, 400, 401, 403, 404, 409),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
@@ -129,7 +134,7 @@ class ReviewInvitees(ApiView):
     @extend_schema(
         summary="Invite a guest from outside the squad (the milestone's tech lead)",
         request=InviteeSerializer,
-        responses=answers({201: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({201: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)

@@ -10,6 +10,7 @@ from planning.services.artifacts import (
     starting_text,
 )
 from planning.services.blocking import mark_blocking, overrule_comment
+from planning.services.deadlines import pending_reviewers
 from planning.services.meetings import (
     add_story,
     add_subtask,
@@ -80,6 +81,7 @@ __all__ = [
     "open_blocking_comments",
     "open_review",
     "overrule_comment",
+    "pending_reviewers",
     "raise_concern",
     "readiness",
     "request_deferral",

@@ -62,6 +62,17 @@ def _invite(review: DesignReview, people: Iterable[User], actor: User) -> None:
         )
 
 
+def default_verdicts_due(scheduled_for: datetime, duration_minutes: int) -> datetime:
+    return scheduled_for + timedelta(minutes=duration_minutes) + VERDICTS_DUE_AFTER_END
+
+
+def _check_verdicts_due(scheduled_for: datetime, verdicts_due: datetime | None) -> None:
+    if verdicts_due is not None and verdicts_due <= scheduled_for:
+        raise ValidationError(
+            {"verdicts_due": "Make verdicts due after the review begins, not before."}
+        )
+
+
 @transaction.atomic
 def schedule_review(
     actor: User,
@@ -81,6 +92,7 @@ def schedule_review(
     require(actor, Action.RUN_MEETINGS, milestone)
     if milestone.reviews.exclude(status=DesignReview.Status.CLOSED).exists():
         raise ValidationError("Close the current review round before scheduling another.")
+    _check_verdicts_due(scheduled_for, verdicts_due)
     last = milestone.reviews.aggregate(last=Max("round"))["last"] or 0
     review = DesignReview.objects.create(
         milestone=milestone,
@@ -88,8 +100,7 @@ def schedule_review(
         scheduled_for=scheduled_for,
         duration_minutes=duration_minutes,
         location=location,
-        verdicts_due=verdicts_due
-        or scheduled_for + timedelta(minutes=duration_minutes) + VERDICTS_DUE_AFTER_END,
+        verdicts_due=verdicts_due or default_verdicts_due(scheduled_for, duration_minutes),
     )
     record(
         milestone,
@@ -105,7 +116,7 @@ def schedule_review(
 
 @transaction.atomic
 def update_review(actor: User, review: DesignReview, **changes: Any) -> DesignReview:
-    allowed = {"scheduled_for", "duration_minutes", "location"}
+    allowed = {"scheduled_for", "duration_minutes", "location", "verdicts_due"}
     if set(changes) - allowed:
         raise ValueError(f"Not review fields: {', '.join(sorted(set(changes) - allowed))}")
     # Only the fields changed are written, to the locked row: a copy loaded
@@ -115,9 +126,40 @@ def update_review(actor: User, review: DesignReview, **changes: Any) -> DesignRe
     if review.status == DesignReview.Status.CLOSED:
         raise ValidationError("A closed review cannot change.")
     moved = "scheduled_for" in changes and changes["scheduled_for"] != review.scheduled_for
+    was_default = review.verdicts_due == default_verdicts_due(
+        review.scheduled_for, review.duration_minutes
+    )
+    if (
+        "verdicts_due" not in changes
+        and was_default
+        and {"scheduled_for", "duration_minutes"} & set(changes)
+    ):
+        # A deadline left at its default follows the review when it moves.
+        changes["verdicts_due"] = None
+    if "verdicts_due" in changes and changes["verdicts_due"] is None:
+        # Cleared: back to the default, counted from the review's (perhaps new) end.
+        changes["verdicts_due"] = default_verdicts_due(
+            changes.get("scheduled_for", review.scheduled_for),
+            changes.get("duration_minutes", review.duration_minutes),
+        )
+    _check_verdicts_due(
+        changes.get("scheduled_for", review.scheduled_for),
+        changes.get("verdicts_due", review.verdicts_due),
+    )
+    deadline_moved = changes.get("verdicts_due", review.verdicts_due) != review.verdicts_due
     for field, value in changes.items():
         setattr(review, field, value)
     review.save(update_fields=[*changes])
+    if deadline_moved and review.verdicts_due is not None:
+        record(
+            review.milestone,
+            actor,
+            "verdicts_due_changed",
+            f"{actor.display_name} made verdicts on design review {review.round} due "
+            f"{timezone.localtime(review.verdicts_due):%a %d %b %H:%M}.",
+            review=review.pk,
+            verdicts_due=review.verdicts_due.isoformat(),
+        )
     if moved:
         _invite(review, _everyone(review), actor)
     return review

@@ -46,6 +46,7 @@ from planning.views.projects import (
     project_list,
 )
 from planning.views.review_blocking import comment_block, comment_overrule
+from planning.views.review_edit import review_edit
 from planning.views.reviews import (
     comment_add,
     comment_edit,
@@ -114,6 +115,7 @@ __all__ = [
     "review_calendar",
     "review_close",
     "review_detail",
+    "review_edit",
     "review_invite",
     "review_open",
     "review_schedule",

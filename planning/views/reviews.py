@@ -106,7 +106,7 @@ def _comment_url(review: DesignReview) -> str:
 # A thread shows its comments and their authors; each thread's fingerprint covers its own.
 REVIEW_THREADS = CachedPage(
     "review-thread",
-    Rows("planning.Comment", "review_id = %(r)s", people=("author_id",)),
+    Rows("planning.Comment", "review_id = %(r)s", people=("author_id", "overruled_by_id")),
     params=lambda review: {"r": review.pk},
     per="artifact_kind",
 )
@@ -190,11 +190,9 @@ def _review_context(
     open_blocking = list(
         services.open_blocking_comments(review).select_related("author").order_by("created_at")
     )
+    current = {a.kind: a.revision for a in every_artifact}
     approval = services.approval_facts(
-        review,
-        verdicts,
-        current={a.kind: a.revision for a in every_artifact},
-        open_blocking=len(open_blocking),
+        review, verdicts, current=current, open_blocking=len(open_blocking)
     )
     count = workflow.count_verdicts(approval.verdicts)
     sections = [
@@ -231,6 +229,7 @@ def _review_context(
         "may_block": access.can(request.user, Action.MARK_BLOCKING, review),
         "open_blocking": open_blocking,
         "close_unmet": workflow.approval_unmet(approval),
+        "still_expected": services.pending_reviewers(review, verdicts=verdicts, current=current),
         "since": timezone.now().isoformat(),
         "comment_url": _comment_url(review),
         **extra,
@@ -243,8 +242,10 @@ REVIEW_PAGE = CachedPage(
     *AROUND_MILESTONE,
     Rows("planning.DesignReview", "id = %(r)s"),
     Rows("planning.DesignReview_invitees", "designreview_id = %(r)s", people=("user_id",)),
-    Rows("planning.Comment", "review_id = %(r)s", people=("author_id",)),
+    Rows("planning.Comment", "review_id = %(r)s", people=("author_id", "overruled_by_id")),
     Rows("planning.Verdict", "review_id = %(r)s", people=("reviewer_id",)),
+    # The unknowns the approvals' conditions became, with their status.
+    Rows("planning.Unknown", "milestone_id = %(m)s AND from_verdict_id IS NOT NULL"),
     params=review_params,
 )
 
