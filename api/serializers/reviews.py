@@ -107,6 +107,7 @@ class ConditionSerializer(serializers.ModelSerializer):
     """An unknown made from a condition of an approval."""
 
     key = serializers.CharField(read_only=True, help_text="U-n")
+    status = InlineChoiceField(choices=Unknown.Status.choices, read_only=True)
 
     class Meta:
         model = Unknown
