@@ -70,6 +70,8 @@ GUEST_ALLOWED = [
 GUEST_VISIBLE = [
     (None, r"^/reviews/\{[^}]+\}/"),
     (None, r"^/comments/\{[^}]+\}/$"),
+    # The principal engineer's overrule of a comment in their review: refused (403).
+    ("POST", r"^/comments/\{[^}]+\}/overrule/$"),
     ("GET", r"^/milestones/\{[^}]+\}/reviews/$"),
 ]
 

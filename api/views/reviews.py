@@ -220,6 +220,7 @@ class CommentOverrule(ApiView):
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         comment = access.get_comment_by_id_for(request.user, pk)
+        access.require(request.user, Action.OVERRULE_COMMENT, comment)
         note = valid(CommentOverruleSerializer, request.data)["note"]
         comment = services.overrule_comment(request.user, comment, note)
         return Response(CommentSerializer(comment).data)
