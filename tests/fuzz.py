@@ -451,6 +451,8 @@ def real_values(world: World, route: Route, viewer: str) -> dict[str, str]:
     pk_of = {
         "planning:comment-edit": "comment",
         "planning:comment-resolve": "comment",
+        "planning:comment-block": "comment",
+        "planning:comment-overrule": "comment",
         "planning:concern-answer": "concern",
         "planning:subtask-done": "subtask",
         "planning:deferral-decide": "deferral",
