@@ -28,6 +28,10 @@ def test_a_blocking_comment_holds_the_close_until_the_principal_engineer_overrul
     new_page, review, tech_lead, engineer, principal
 ):
     eng = new_page(engineer)
+    # "My work" names the review that waits for the engineer's verdict, and by when.
+    expect(eng.locator("#verdicts-due-heading")).to_contain_text("Reviews awaiting your verdict")
+    expect(eng.get_by_role("link", name="Design review 1: M1 Refunds")).to_be_visible()
+    eng.screenshot(path="test-artifacts/dashboard-verdicts-due-1280.png", full_page=True)
     eng.goto(review.get_absolute_url())
     general = eng.locator("#general")
     general.get_by_placeholder("A comment on the design as a whole…").fill(
