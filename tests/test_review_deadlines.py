@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import escape
 from icalendar import Calendar
@@ -91,8 +92,6 @@ def test_verdicts_are_due_a_day_after_the_review_ends_unless_a_time_is_given(mil
 
 
 def test_a_deadline_before_the_review_begins_is_refused(milestone, tech_lead):
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError) as refusal:
         services.schedule_review(
             tech_lead, milestone, scheduled_for=MEETING, verdicts_due=MEETING - DAY

@@ -14,7 +14,17 @@ from django.utils import timezone
 from notifications.models import Notification
 from planning import services, workflow
 from planning.insights import Period, Scope, read_insights
-from planning.models import Activity, DeferralRequest, DesignReview, Milestone, Project
+from planning.models import (
+    Activity,
+    Comment,
+    DeferralRequest,
+    DesignReview,
+    Milestone,
+    Project,
+    Unknown,
+    Verdict,
+)
+from planning.services.decisions import decisions
 from planning.workflow import BreakoutMode, Phase
 from squads.models import Membership, Squad
 from tests.factories import UserFactory
@@ -217,9 +227,6 @@ def test_seed_demo_again_writes_no_second_history():
 def test_the_demo_shows_review_in_depth():
     """Blocking comments settled both ways, one still open, an approval with conditions and a
     stale approval, who is still expected, and a decision log."""
-    from planning.models import Comment, Unknown, Verdict
-    from planning.services.decisions import decisions
-
     seed()
 
     settled = Comment.objects.filter(blocking=True)
