@@ -312,6 +312,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A review's status shows in two components (a review, and one review with who is
+    # still expected): one name for its enum.
+    "ENUM_NAME_OVERRIDES": {"DesignReviewStatusEnum": "planning.workflow.ReviewStatus"},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -41,6 +41,9 @@ class Notification(models.Model):
         CONCERN_ANSWERED = "concern_answered", "Concern answered"
         SUBTASK_ASSIGNED = "subtask_assigned", "Sub-task assigned"
         MEETING_SCHEDULED = "meeting_scheduled", "Meeting scheduled"
+        VERDICT_PENDING = "verdict_pending", "Verdict pending"
+        BLOCKING_COMMENT = "blocking_comment", "Blocking comment"
+        COMMENT_OVERRULED = "comment_overruled", "Blocking comment overruled"
 
     class Email(models.TextChoices):
         """Where the email stands; only PENDING ones are claimed and sent."""

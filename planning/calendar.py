@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -71,9 +72,21 @@ def review_ics(review) -> bytes:
         organizer=milestone.tech_lead,
         attendees=people,
         link=review.get_absolute_url(),
-        description=f"Design review of {milestone.project.name} milestone {milestone.number}.",
+        description=_review_description(review),
         sequence=int(review.scheduled_for.timestamp()) % 100000,
     )
+
+
+def _review_description(review) -> str:
+    """What to read before the review and when verdicts are due (DESIGN §8)."""
+    milestone = review.milestone
+    packet = reverse("planning:packet", kwargs=milestone.url_kwargs())
+    lines = [f"Design review of {milestone.project.name} milestone {milestone.number}."]
+    if review.verdicts_due:
+        due = timezone.localtime(review.verdicts_due)
+        lines.append(f"Verdicts due: {due:%a %d %b %Y %H:%M} ({due.tzname()}).")
+    lines.append(f"Design packet: {settings.SITE_URL}{packet}")
+    return "\n".join(lines)
 
 
 def _review_people(review) -> list:

@@ -281,6 +281,14 @@ class ReviewForm(Form):
     )
     duration_minutes = forms.IntegerField(label="Minutes", min_value=15, max_value=480, initial=60)
     location = forms.CharField(required=False, max_length=300, help_text="A room or a call link.")
+    verdicts_due = forms.DateTimeField(
+        label="Verdicts due",
+        required=False,
+        widget=MeetingTimeInput(),
+        validators=[_reasonable_year],
+        help_text="Left empty: one day after the review ends. Reviewers still without a "
+        "verdict are reminded a day before, and the tech lead once it has passed.",
+    )
 
 
 class KickoffForm(Form):
@@ -344,6 +352,8 @@ class CommentForm(Form):
     )
     anchor_quote = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
+    blocking = forms.BooleanField(required=False, label="Blocking")
+
 
 class DismissForm(Form):
     note = forms.CharField(
@@ -359,11 +369,25 @@ class CommentEditForm(Form):
     )
 
 
+class OverruleForm(Form):
+    note = forms.CharField(
+        required=False, label="Why it may close approved", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class VerdictForm(Form):
     verdict = forms.ChoiceField(
         required=False, choices=Verdict.Choice.choices, widget=forms.RadioSelect
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    conditions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="With “Approve with conditions”: one per line; each becomes an unknown.",
+    )
+
+    def condition_lines(self) -> list[str]:
+        return self.cleaned_data["conditions"].splitlines()
 
 
 class InviteForm(Form):

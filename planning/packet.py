@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from planning.models import Milestone
+from planning.services.decisions import decisions
 from planning.workflow import ArtifactStatus, Phase
 
 
@@ -38,7 +39,9 @@ def design_packet(milestone: Milestone) -> str:
 
     out.append(_section("Unknowns"))
     unknowns = list(
-        milestone.unknowns.select_related("owner").prefetch_related("deferrals__decided_by")
+        milestone.unknowns.select_related(
+            "owner", "from_verdict__reviewer", "from_verdict__review"
+        ).prefetch_related("deferrals__decided_by")
     )
     if not unknowns:
         out.append("_No unknowns were recorded._\n")
@@ -47,6 +50,11 @@ def design_packet(milestone: Milestone) -> str:
         out.append(
             f"- **{unknown.key} {unknown.title}** ({unknown.get_priority_display().lower()}, {unknown.get_status_display().lower()}, {owner})"
         )
+        if unknown.from_verdict:
+            out.append(
+                f"  - Condition of {unknown.from_verdict.reviewer.display_name}'s approval "
+                f"in design review {unknown.from_verdict.review.round}"
+            )
         if unknown.resolution:
             out.append(f"  - Resolution: {unknown.resolution}")
         for deferral in unknown.deferrals.all():
@@ -76,6 +84,21 @@ def design_packet(milestone: Milestone) -> str:
             out.append(
                 f"  - {verdict.reviewer.display_name}{counted}: {verdict.get_verdict_display().lower()}{note}"
             )
+    out.append("")
+
+    out.append(_section("Decision log"))
+    log = decisions(milestone)
+    if not log:
+        out.append("_No decisions yet._\n")
+    for decision in log:
+        out.append(
+            f"- {timezone.localtime(decision.at):%Y-%m-%d %H:%M} · **{decision.label}**: {decision.summary}"
+        )
+        if decision.note:
+            out.append(f"  - {' '.join(decision.note.split())}")
+        for v in decision.verdicts:
+            stale = " (stale)" if v.get("stale") else ""
+            out.append(f"  - {v.get('reviewer', '')} {v['label']}{stale}")
     out.append("")
 
     out.append(_section("Kick-off concerns and questions"))

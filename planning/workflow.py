@@ -537,6 +537,18 @@ def changed_since(pinned: Mapping[str, int], current: Mapping[str, int]) -> list
     ]
 
 
+def still_expected(
+    expected: Iterable[int], pinned: Mapping[int, Mapping[str, int]], current: Mapping[str, int]
+) -> list[int]:
+    """The expected reviewers without a current verdict (DESIGN §8), in the order given.
+
+    `pinned` maps each reviewer who gave a verdict to the revisions it was given
+    on; a verdict on an earlier revision than `current` is stale and does not
+    answer for them.
+    """
+    return [pk for pk in expected if pk not in pinned or is_stale(pinned[pk], current)]
+
+
 def approval_unmet(facts: ApprovalFacts) -> list[Unmet]:
     """What keeps a review from closing approved (DESIGN §8).
 

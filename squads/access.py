@@ -61,6 +61,8 @@ class Action(StrEnum):
     EDIT_COMMENT = "edit_comment"
     RESOLVE_COMMENT = "resolve_comment"
     DISMISS_VERDICT = "dismiss_verdict"
+    MARK_BLOCKING = "mark_blocking"
+    OVERRULE_COMMENT = "overrule_comment"
     TAKE_PART = "take_part"
 
 
@@ -291,7 +293,11 @@ def get_unknown_for(user: User, milestone: Milestone, key: str) -> Unknown:
     number = parse_id(key.upper().removeprefix("U-"))
     if number is None:
         raise Http404("No such unknown.")
-    unknown = milestone.unknowns.select_related("owner").filter(number=number).first()
+    unknown = (
+        milestone.unknowns.select_related("owner", "from_verdict__reviewer", "from_verdict__review")
+        .filter(number=number)
+        .first()
+    )
     if unknown is None:
         raise Http404("No such unknown.")
     unknown.milestone = milestone
@@ -388,7 +394,7 @@ def get_comment_by_id_for(user: User, pk: int) -> Comment:
     """A review comment, for whoever may see its review round (a guest: their own round only)."""
     from planning.models import Comment
 
-    comments = _with_id(Comment.objects.select_related("author"), pk)
+    comments = _with_id(Comment.objects.select_related("author", "overruled_by"), pk)
     return _seen_with_review(user, comments, "review", "No such comment.")
 
 
@@ -502,9 +508,19 @@ def _is_comment_author(user: User, comment: Comment) -> bool:
 
 
 def _may_resolve_comment(user: User, comment: Comment) -> bool:
-    return _is_comment_author(user, comment) or _is_milestone_tech_lead(
-        user, comment.review.milestone
-    )
+    """Its author, or the milestone's tech lead; a blocking comment its author alone (DESIGN §8)."""
+    if _is_comment_author(user, comment):
+        return True
+    return not comment.blocking and _is_milestone_tech_lead(user, comment.review.milestone)
+
+
+def _is_counted_reviewer(user: User, review: DesignReview) -> bool:
+    """Squad members and the project's principal engineer: their verdicts count, guests' do not."""
+    return _may_discuss(user, review.milestone)
+
+
+def _is_principal_engineer(user: User, comment: Comment) -> bool:
+    return comment.review.milestone.project.principal_engineer_id == user.pk
 
 
 def _may_dismiss_verdict(user: User, verdict: Verdict) -> bool:
@@ -564,7 +580,16 @@ _RULES: dict[Action, tuple[Callable[[Any, Any], bool], str]] = {
     Action.EDIT_COMMENT: (_is_comment_author, "Only its author edits a comment."),
     Action.RESOLVE_COMMENT: (
         _may_resolve_comment,
-        "Its author or the milestone's tech lead resolves a comment.",
+        "Its author or the milestone's tech lead resolves a comment; "
+        "only its author resolves a blocking one.",
+    ),
+    Action.MARK_BLOCKING: (
+        _is_counted_reviewer,
+        "Only counted reviewers (squad members and the principal engineer) mark a comment blocking.",
+    ),
+    Action.OVERRULE_COMMENT: (
+        _is_principal_engineer,
+        "Only the project's principal engineer overrules a blocking comment.",
     ),
     Action.DISMISS_VERDICT: (
         _may_dismiss_verdict,

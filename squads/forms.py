@@ -37,6 +37,7 @@ class SquadSettingsForm(ModelForm):
             "escalate_after_days",
             "vendor_followup_days",
             "min_review_approvals",
+            "require_principal_approval",
             "webhook_url",
         ]
         widgets = {

@@ -24,6 +24,7 @@ SETTINGS_FIELDS = (
     "escalate_after_days",
     "vendor_followup_days",
     "min_review_approvals",
+    "require_principal_approval",
     "webhook_url",
 )
 

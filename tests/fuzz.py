@@ -455,6 +455,8 @@ def real_values(world: World, route: Route, viewer: str) -> dict[str, str]:
         "planning:comment-edit": "comment",
         "planning:comment-resolve": "comment",
         "planning:verdict-dismiss": "verdict",
+        "planning:comment-block": "comment",
+        "planning:comment-overrule": "comment",
         "planning:concern-answer": "concern",
         "planning:subtask-done": "subtask",
         "planning:deferral-decide": "deferral",

@@ -72,6 +72,8 @@ GUEST_VISIBLE = [
     (None, r"^/reviews/\{[^}]+\}/"),
     (None, r"^/comments/\{[^}]+\}/$"),
     ("POST", r"^/verdicts/\{[^}]+\}/dismiss/$"),
+    # The principal engineer's overrule of a comment in their review: refused (403).
+    ("POST", r"^/comments/\{[^}]+\}/overrule/$"),
     ("GET", r"^/milestones/\{[^}]+\}/reviews/$"),
 ]
 

@@ -312,7 +312,8 @@ def test_not_needed_with_a_reason_is_stored_and_on_the_timeline(milestone, tech_
     assert (flow.needed, flow.not_needed_reason) == (False, "One straight path.")
     activity = milestone.activities.latest("id")
     assert activity.verb == "artifact_need_decided"
-    assert activity.data == {"kind": FLOW, "needed": False}
+    # The reason goes with it, whole, for the decision log.
+    assert activity.data == {"kind": FLOW, "needed": False, "reason": "One straight path."}
     assert "One straight path." in activity.summary
 
 

@@ -218,7 +218,8 @@ def test_approval_defers_the_unknown_and_leaves_an_activity(deferral, unknown, p
     assert status_of(unknown) == Unknown.Status.DEFERRED
     activity = Activity.objects.get(verb="deferral_approved")
     assert activity.actor == principal
-    assert activity.data == {"unknown": unknown.pk, "deferral": deferral.pk}
+    # The note goes with it, whole, for the decision log.
+    assert activity.data == {"unknown": unknown.pk, "deferral": deferral.pk, "note": ""}
 
 
 def test_a_decision_is_sent_to_the_tech_lead_and_the_owner(deferral, principal):

@@ -40,10 +40,10 @@ ON_NEED = [INFRASTRUCTURE, SEQUENCE, FLOW]
 # milestone (with project, squad, lead), my role, artifacts with their last
 # editors, unknowns (with a pending deferral flag), reviews, the meetings'
 # state (kick-off, breakout, open concerns), stories, the timeline, the
-# squad's members for the add form, the navigation counts. Project page:
+# decision log, the squad's members for the add form, the navigation counts. Project page:
 # session, user, project, milestone count, the page of milestones with their
 # tech leads, my role, the navigation counts.
-MILESTONE_PAGE_BUDGET = 12
+MILESTONE_PAGE_BUDGET = 13
 PROJECT_PAGE_BUDGET = 8
 
 

@@ -14,7 +14,17 @@ from django.utils import timezone
 from notifications.models import Notification
 from planning import services, workflow
 from planning.insights import Period, Scope, read_insights
-from planning.models import Activity, DeferralRequest, DesignReview, Milestone, Project
+from planning.models import (
+    Activity,
+    Comment,
+    DeferralRequest,
+    DesignReview,
+    Milestone,
+    Project,
+    Unknown,
+    Verdict,
+)
+from planning.services.decisions import decisions
 from planning.workflow import BreakoutMode, Phase
 from squads.models import Membership, Squad
 from tests.factories import UserFactory
@@ -224,3 +234,22 @@ def test_seed_demo_again_writes_no_second_history():
         Notification.objects.count(),
     ) == before
     assert "Traceback" not in output
+
+
+def test_the_demo_shows_review_in_depth():
+    """Blocking comments settled both ways, one still open, an approval with conditions and a
+    stale approval, who is still expected, and a decision log."""
+    seed()
+
+    settled = Comment.objects.filter(blocking=True)
+    assert settled.filter(resolved=True).exists()
+    assert settled.exclude(overrule_note="").exists()
+    open_review = DesignReview.objects.get(status=DesignReview.Status.OPEN)
+    assert services.open_blocking_comments(open_review).count() == 1
+    condition = Unknown.objects.get(from_verdict__isnull=False)
+    assert condition.from_verdict.verdict == Verdict.Choice.APPROVE_WITH_CONDITIONS
+    facts = services.approval_facts(open_review)
+    assert any(v.stale and v.approves for v in facts.verdicts)
+    assert services.pending_reviewers(open_review)
+    kinds = {d.kind for d in decisions(condition.milestone)}
+    assert {"comment_overruled", "blocking_resolved", "condition_added", "review_closed"} <= kinds

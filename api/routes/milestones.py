@@ -37,5 +37,10 @@ urlpatterns = [
         views.MilestoneActivity.as_view(),
         name="milestone-activity",
     ),
+    path(
+        "milestones/<int:pk>/decisions/",
+        views.MilestoneDecisions.as_view(),
+        name="milestone-decisions",
+    ),
     path("milestones/<int:pk>/packet.md", views.MilestonePacket.as_view(), name="milestone-packet"),
 ]

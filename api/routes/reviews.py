@@ -12,6 +12,11 @@ urlpatterns = [
     path("reviews/<int:pk>/invitees/", views.ReviewInvitees.as_view(), name="review-invitees"),
     path("reviews/<int:pk>/comments/", views.ReviewComments.as_view(), name="review-comments"),
     path("comments/<int:pk>/", views.CommentDetail.as_view(), name="review-comment-detail"),
+    path(
+        "comments/<int:pk>/overrule/",
+        views.CommentOverrule.as_view(),
+        name="review-comment-overrule",
+    ),
     path("reviews/<int:pk>/verdict/", views.ReviewVerdict.as_view(), name="review-verdict"),
     path("verdicts/<int:pk>/dismiss/", views.VerdictDismiss.as_view(), name="verdict-dismiss"),
     path("reviews/<int:pk>/invite.ics", views.ReviewInvite.as_view(), name="review-invite"),

@@ -22,7 +22,8 @@ from planning.models import (
     Unknown,
 )
 from planning.services.artifacts import artifact_template
-from planning.workflow import ArtifactStatus, Phase
+from planning.services.decisions import DECISION_KINDS, as_decision
+from planning.workflow import ArtifactStatus, Phase, VerdictChoice
 
 User = get_user_model()
 
@@ -176,6 +177,65 @@ class ActivitySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DecisionVerdictSerializer(serializers.Serializer):
+    reviewer = serializers.CharField(help_text="Their name when the review closed.")
+    verdict = serializers.ChoiceField(choices=VerdictChoice.choices)
+    # DRF's metaclass takes declared fields off the class; drf-stubs see Field.label here.
+    label = serializers.CharField()  # type: ignore[assignment]
+    note = serializers.CharField(allow_blank=True)
+    stale = serializers.BooleanField(help_text="Given on an earlier revision than the close's.")
+    dismissed = serializers.BooleanField()
+
+
+class DecisionSerializer(serializers.Serializer):
+    """One entry of the decision log (DESIGN §8): an Activity row of a deciding kind."""
+
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(
+        choices=list(DECISION_KINDS.items()), read_only=True, help_text="The Activity verb."
+    )
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
+    created_at = serializers.DateTimeField(read_only=True)
+    actor = serializers.IntegerField(read_only=True, allow_null=True)
+    summary = serializers.CharField(read_only=True)
+    note = serializers.CharField(
+        read_only=True,
+        allow_blank=True,
+        help_text="The note or reason in full, when the summary does not hold it.",
+    )
+    verdicts = DecisionVerdictSerializer(
+        many=True,
+        read_only=True,
+        help_text="A review outcome: the counted verdicts it closed with.",
+    )
+    # DRF's metaclass takes declared fields off the class; drf-stubs see Serializer.data here.
+    data = serializers.DictField(read_only=True)  # type: ignore[assignment]
+
+    def to_representation(self, row: Activity) -> dict:
+        decision = as_decision(row)
+        return {
+            "id": decision.id,
+            "kind": decision.kind,
+            "label": decision.label,
+            "created_at": serializers.DateTimeField().to_representation(decision.at),
+            "actor": row.actor_id,
+            "summary": decision.summary,
+            "note": decision.note,
+            "verdicts": [
+                {
+                    "reviewer": v.get("reviewer", ""),
+                    "verdict": v.get("verdict", ""),
+                    "label": v["label"],
+                    "note": v.get("note", ""),
+                    "stale": bool(v.get("stale")),
+                    "dismissed": bool(v.get("dismissed")),
+                }
+                for v in decision.verdicts
+            ],
+            "data": row.data,
+        }
+
+
 # Unknowns ------------------------------------------------------------------------------
 
 
@@ -204,6 +264,7 @@ class UnknownSerializer(serializers.ModelSerializer):
             "ticket_url",
             "resolution",
             "deferral_pending",
+            "from_verdict",
             "created_by",
             "created_at",
             "last_activity_at",
@@ -233,6 +294,7 @@ class UnknownSerializer(serializers.ModelSerializer):
             "ticket_url": row["ticket_url"],
             "resolution": row["resolution"],
             "deferral_pending": bool(row["deferral_pending"]),
+            "from_verdict": row["from_verdict_id"],
             "created_by": row["created_by_id"],
             "created_at": self._datetime(row["created_at"]),
             "last_activity_at": self._datetime(row["last_activity_at"]),

@@ -24,8 +24,10 @@ from planning.models import (
     Milestone,
     Story,
     Subtask,
+    Unknown,
     Verdict,
 )
+from planning.services.deadlines import pending_reviewers
 from planning.workflow import ArtifactKind
 
 User = get_user_model()
@@ -110,6 +112,18 @@ def _current_revisions(context: dict[str, Any], milestone: Milestone) -> dict[st
     return context["current"]
 
 
+class ConditionSerializer(serializers.ModelSerializer):
+    """An unknown made from a condition of an approval."""
+
+    key = serializers.CharField(read_only=True, help_text="U-n")
+    status = InlineChoiceField(choices=Unknown.Status.choices, read_only=True)
+
+    class Meta:
+        model = Unknown
+        fields = ["id", "key", "title", "status"]
+        read_only_fields = fields
+
+
 class VerdictSerializer(serializers.ModelSerializer):
     reviewer = ParticipantSerializer(read_only=True)
     revisions = serializers.DictField(
@@ -122,6 +136,11 @@ class VerdictSerializer(serializers.ModelSerializer):
         "approval does not count; a stale request for changes counts until replaced or dismissed."
     )
     dismissed_by = ParticipantSerializer(read_only=True, allow_null=True)
+    conditions = ConditionSerializer(
+        many=True,
+        read_only=True,
+        help_text="The unknowns this verdict's conditions became; kept when the verdict is replaced.",
+    )
 
     class Meta:
         model = Verdict
@@ -130,6 +149,7 @@ class VerdictSerializer(serializers.ModelSerializer):
             "reviewer",
             "verdict",
             "note",
+            "conditions",
             "counted",
             "revisions",
             "stale",
@@ -172,6 +192,7 @@ class DesignReviewSerializer(serializers.ModelSerializer):
             "status",
             "outcome",
             "reviewed_revisions",
+            "verdicts_due",
             "invitees",
             "verdicts",
             "opened_at",
@@ -181,16 +202,39 @@ class DesignReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DesignReviewDetailSerializer(DesignReviewSerializer):
+    """One review, with who is still expected to give a current verdict (DESIGN §8)."""
+
+    pending_reviewers = serializers.SerializerMethodField(
+        help_text="Expected reviewers (the squad's engineers and the principal engineer) "
+        "without a verdict on the current revisions; empty unless the review is open."
+    )
+
+    class Meta(DesignReviewSerializer.Meta):
+        fields = [*DesignReviewSerializer.Meta.fields, "pending_reviewers"]
+        read_only_fields = fields
+
+    @extend_schema_field(ParticipantSerializer(many=True))
+    def get_pending_reviewers(self, review: DesignReview) -> Any:
+        people = pending_reviewers(review, verdicts=review.verdicts.all())
+        return ParticipantSerializer(people, many=True).data
+
+
+VERDICTS_DUE_HELP = "When verdicts are due; left out or null: one day after the review ends."
+
+
 class ReviewScheduleSerializer(Input):
     scheduled_for = MeetingTimeField()
     duration_minutes = serializers.IntegerField(default=60, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, default="")
+    verdicts_due = MeetingTimeField(required=False, allow_null=True, help_text=VERDICTS_DUE_HELP)
 
 
 class ReviewChangeSerializer(Input):
     scheduled_for = MeetingTimeField(required=False)
     duration_minutes = serializers.IntegerField(required=False, **MEETING_MINUTES)
     location = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    verdicts_due = MeetingTimeField(required=False, allow_null=True, help_text=VERDICTS_DUE_HELP)
 
 
 class ReviewCloseSerializer(Input):
@@ -204,6 +248,14 @@ class InviteeSerializer(Input):
 class VerdictInputSerializer(Input):
     verdict = serializers.ChoiceField(choices=Verdict.Choice.choices)
     note = serializers.CharField(allow_blank=True, default="")
+    conditions = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        default=list,
+        max_length=10,
+        help_text="With approve_with_conditions (required then, 1 to 10): each becomes an "
+        "unknown of the milestone, high priority, owned by the tech lead.",
+    )
 
 
 class AnchorSerializer(serializers.Serializer):
@@ -233,6 +285,7 @@ class CommentSerializer(serializers.ModelSerializer):
     outdated = serializers.SerializerMethodField(
         help_text="It names a block whose text no later revision keeps."
     )
+    overruled_by = ParticipantSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Comment
@@ -248,6 +301,10 @@ class CommentSerializer(serializers.ModelSerializer):
             "revision",
             "anchor",
             "outdated",
+            "blocking",
+            "overruled_by",
+            "overrule_note",
+            "overruled_at",
             "created_at",
             "updated_at",
         ]
@@ -311,6 +368,11 @@ class CommentInputSerializer(Input):
         required=False, allow_null=True, help_text="The block of that revision it is on."
     )
 
+    blocking = serializers.BooleanField(
+        default=False,
+        help_text="Holds close-as-approved until its author resolves it; counted reviewers only.",
+    )
+
 
 class DismissSerializer(Input):
     note = serializers.CharField(help_text="Why the stale request for changes no longer holds.")
@@ -318,12 +380,31 @@ class DismissSerializer(Input):
 
 class CommentChangeSerializer(Input):
     body = serializers.CharField(required=False, help_text="Its author only.")
-    resolved = serializers.BooleanField(required=False)
+    resolved = serializers.BooleanField(
+        required=False,
+        help_text="Its author or the tech lead; a blocking comment its author only.",
+    )
+    blocking = serializers.BooleanField(
+        required=False,
+        help_text="true: its author, a counted reviewer, makes it blocking (a blocking comment "
+        "is settled by resolving it, not by unmarking it).",
+    )
+
+    def validate_blocking(self, value):
+        if not value:
+            raise serializers.ValidationError(
+                "A blocking comment is not unmarked: its author resolves it."
+            )
+        return value
 
     def validate(self, data):
         if not data:
-            raise serializers.ValidationError("Send body, resolved or both.")
+            raise serializers.ValidationError("Send body, resolved, blocking, or several.")
         return data
+
+
+class CommentOverruleSerializer(Input):
+    note = serializers.CharField(help_text="Why the review may close approved despite it.")
 
 
 class CommentsSinceSerializer(Input):

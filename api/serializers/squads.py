@@ -67,6 +67,7 @@ SETTINGS = [
     "escalate_after_days",
     "vendor_followup_days",
     "min_review_approvals",
+    "require_principal_approval",
     "webhook_url",
 ]
 

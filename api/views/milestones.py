@@ -27,6 +27,7 @@ from api.serializers.milestones import (
     ArtifactRevisionSerializer,
     ArtifactSerializer,
     ArtifactUpdateSerializer,
+    DecisionSerializer,
     MilestoneCreateSerializer,
     MilestoneDetailSerializer,
     MilestoneSerializer,
@@ -40,6 +41,7 @@ from planning import services
 from planning.exceptions import EditConflict
 from planning.models import Artifact, Milestone
 from planning.packet import design_packet
+from planning.services.decisions import decision_log
 from planning.workflow import ARTIFACT_KINDS, ArtifactStatus, Phase
 from squads import access
 from squads.access import Action
@@ -273,6 +275,16 @@ class MilestoneActivity(ApiView):
     def get(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
         return self.page(milestone.activities.order_by("-created_at", "-id"), ActivitySerializer)
+
+
+class MilestoneDecisions(ApiView):
+    @extend_schema(
+        summary="The milestone's decision log, oldest first",
+        responses=answers({200: DecisionSerializer(many=True)}, 401, 404),
+    )
+    def get(self, request: ApiRequest, pk: int) -> Response:
+        milestone = access.get_milestone_by_id_for(request.user, pk)
+        return self.page(decision_log(milestone), DecisionSerializer)
 
 
 class MarkdownRenderer(BaseRenderer):

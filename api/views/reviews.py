@@ -23,8 +23,10 @@ from api.schema import answers
 from api.serializers.reviews import (
     CommentChangeSerializer,
     CommentInputSerializer,
+    CommentOverruleSerializer,
     CommentSerializer,
     CommentsSinceSerializer,
+    DesignReviewDetailSerializer,
     DesignReviewSerializer,
     DismissSerializer,
     InviteeSerializer,
@@ -45,14 +47,23 @@ from squads.access import Action
 def _with_verdicts(reviews: QuerySet[DesignReview]) -> QuerySet[DesignReview]:
     return reviews.prefetch_related(
         "invitees",
-        Prefetch("verdicts", queryset=Verdict.objects.select_related("reviewer", "dismissed_by")),
+        Prefetch(
+            "verdicts",
+            queryset=Verdict.objects.select_related("reviewer", "dismissed_by").prefetch_related(
+                "conditions"
+            ),
+        ),
     )
 
 
 def _review_answer(review: DesignReview, code: int = status.HTTP_200_OK) -> Response:
-    fresh = _with_verdicts(DesignReview.objects.all()).get(pk=review.pk)
+    fresh = (
+        _with_verdicts(DesignReview.objects.all())
+        .select_related("milestone__project__principal_engineer")
+        .get(pk=review.pk)
+    )
     context = {"current": services.current_revisions(review.milestone)}
-    return Response(DesignReviewSerializer(fresh, context=context).data, status=code)
+    return Response(DesignReviewDetailSerializer(fresh, context=context).data, status=code)
 
 
 # Design reviews -----------------------------------------------------------------
@@ -72,7 +83,7 @@ class MilestoneReviews(ApiView):
     @extend_schema(
         summary="Schedule the next review round (the milestone's tech lead)",
         request=ReviewScheduleSerializer,
-        responses=answers({201: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({201: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         milestone = access.get_milestone_by_id_for(request.user, pk)
@@ -83,14 +94,14 @@ class MilestoneReviews(ApiView):
 
 
 class ReviewDetail(ApiView):
-    @extend_schema(responses=answers({200: DesignReviewSerializer}, 401, 404))
+    @extend_schema(responses=answers({200: DesignReviewDetailSerializer}, 401, 404))
     def get(self, request: ApiRequest, pk: int) -> Response:
         return _review_answer(access.get_review_by_id_for(request.user, pk))
 
     @extend_schema(
-        summary="Move or relocate the review (the milestone's tech lead)",
+        summary="Move or relocate the review, or change when verdicts are due (the milestone's tech lead)",
         request=ReviewChangeSerializer,
-        responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({200: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def patch(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
@@ -104,7 +115,7 @@ class ReviewOpen(ApiView):
     @extend_schema(
         summary="Open the review: the artifacts' current revisions are what is reviewed",
         request=None,
-        responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({200: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
@@ -115,7 +126,7 @@ class ReviewClose(ApiView):
     @extend_schema(
         summary="Close the review with its outcome (the milestone's tech lead)",
         request=ReviewCloseSerializer,
-        responses=answers({200: DesignReviewSerializer}, 400, 401, 403, 404, 409),
+        responses=answers({200: DesignReviewDetailSerializer}, 400, 401, 403, 404, 409),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
@@ -128,7 +139,7 @@ class ReviewInvitees(ApiView):
     @extend_schema(
         summary="Invite a guest from outside the squad (the milestone's tech lead)",
         request=InviteeSerializer,
-        responses=answers({201: DesignReviewSerializer}, 400, 401, 403, 404),
+        responses=answers({201: DesignReviewDetailSerializer}, 400, 401, 403, 404),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
@@ -156,7 +167,9 @@ class ReviewComments(ApiView):
     def get(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         since = valid(CommentsSinceSerializer, request.query_params).get("since")
-        comments = review.comments.select_related("author").order_by("created_at", "id")
+        comments = review.comments.select_related("author", "overruled_by").order_by(
+            "created_at", "id"
+        )
         if since is not None:
             comments = comments.filter(updated_at__gt=since)
         return self.page(comments, CommentSerializer, context={"milestone": review.milestone})
@@ -185,6 +198,7 @@ class ReviewComments(ApiView):
             revision=data.get("revision"),
             anchor_block=anchor.get("block"),
             anchor_quote=anchor.get("quote", ""),
+            blocking=data["blocking"],
         )
         answer = CommentSerializer(comment, context={"milestone": review.milestone})
         return Response(answer.data, status=status.HTTP_201_CREATED)
@@ -192,7 +206,8 @@ class ReviewComments(ApiView):
 
 class CommentDetail(ApiView):
     @extend_schema(
-        summary="Edit a comment (its author) or resolve it (its author or the tech lead)",
+        summary="Edit a comment (its author), resolve it (its author or the tech lead; "
+        "a blocking one its author only), or make it blocking (its author, a counted reviewer)",
         request=CommentChangeSerializer,
         responses=answers({200: CommentSerializer}, 400, 401, 403, 404),
     )
@@ -202,9 +217,25 @@ class CommentDetail(ApiView):
         changes = valid(CommentChangeSerializer, request.data)
         if "body" in changes:
             comment = services.edit_comment(request.user, comment, changes["body"])
+        if changes.get("blocking"):
+            comment = services.mark_blocking(request.user, comment)
         if "resolved" in changes:
             comment = services.set_comment_resolved(request.user, comment, changes["resolved"])
         return Response(CommentSerializer(comment, context={"milestone": milestone}).data)
+
+
+class CommentOverrule(ApiView):
+    @extend_schema(
+        summary="Overrule a blocking comment with a note (the project's principal engineer)",
+        request=CommentOverruleSerializer,
+        responses=answers({200: CommentSerializer}, 400, 401, 403, 404),
+    )
+    def post(self, request: ApiRequest, pk: int) -> Response:
+        comment = access.get_comment_by_id_for(request.user, pk)
+        access.require(request.user, Action.OVERRULE_COMMENT, comment)
+        note = valid(CommentOverruleSerializer, request.data)["note"]
+        comment = services.overrule_comment(request.user, comment, note)
+        return Response(CommentSerializer(comment).data)
 
 
 class ReviewVerdict(ApiView):
@@ -216,7 +247,10 @@ class ReviewVerdict(ApiView):
     def put(self, request: ApiRequest, pk: int) -> Response:
         review = access.get_review_by_id_for(request.user, pk)
         data = valid(VerdictInputSerializer, request.data)
-        verdict = services.set_verdict(request.user, review, data["verdict"], data["note"])
+        verdict = services.set_verdict(
+            request.user, review, data["verdict"], data["note"], data["conditions"]
+        )
+        verdict = Verdict.objects.prefetch_related("conditions").get(pk=verdict.pk)
         verdict.reviewer = request.user
         context = {"current": verdict.revisions}  # given now, on the latest revisions
         return Response(VerdictSerializer(verdict, context=context).data)

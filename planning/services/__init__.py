@@ -9,6 +9,8 @@ from planning.services.artifacts import (
     save_artifact_body,
     starting_text,
 )
+from planning.services.blocking import mark_blocking, overrule_comment
+from planning.services.deadlines import pending_reviewers
 from planning.services.meetings import (
     add_story,
     add_subtask,
@@ -40,6 +42,7 @@ from planning.services.reviews import (
     dismiss_verdict,
     edit_comment,
     invite_guest,
+    open_blocking_comments,
     open_review,
     place_of,
     schedule_review,
@@ -79,9 +82,13 @@ __all__ = [
     "hold_kickoff",
     "invite_guest",
     "mark_artifact",
+    "mark_blocking",
     "milestone_facts",
     "move_back",
+    "open_blocking_comments",
     "open_review",
+    "overrule_comment",
+    "pending_reviewers",
     "place_of",
     "raise_concern",
     "readiness",

@@ -244,5 +244,6 @@ def decide_artifact_need(
         summary,
         kind=artifact.kind,
         needed=needed,
+        reason=artifact.not_needed_reason,
     )
     return artifact

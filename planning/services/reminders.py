@@ -1,4 +1,4 @@
-"""The six reminder rules of the planning process, as set-based queries, and the sweep.
+"""The seven reminder rules of the planning process, as set-based queries, and the sweep.
 
 Each rule is a function of `now` that returns what is due, one `Due` per
 (rule, object, recipient, cycle). A cycle counts whole policy intervals since
@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -25,11 +26,13 @@ from notifications.models import Notification
 from notifications.services import Message, absolute, notify_many
 from notifications.webhooks import Event, queue_events
 from planning.models import DeferralRequest, DesignReview, Unknown
+from planning.services.deadlines import ReviewParties, pending_reviewer_ids
 from squads.models import Squad
 
 Kind = Notification.Kind
 REVIEW_WARNING = timedelta(days=2)
 DEFERRAL_WAIT = timedelta(days=1)
+VERDICT_WARNING = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -386,6 +389,105 @@ def reviews_at_risk(now: datetime) -> list[Due]:
     return due
 
 
+def verdicts_pending(now: datetime) -> list[Due]:
+    """Expected reviewers still without a current verdict, a day before `verdicts_due`,
+    and again once it has passed; past due, the tech lead too, once per review, naming
+    who is late (DESIGN §8).
+
+    A cycle is the deadline itself: each stage is sent once per `verdicts_due`, and a
+    deadline moved later starts over. Who is expected is `deadlines.pending_reviewer_ids`,
+    the page's and the API's rule, asked once for every review due.
+    """
+    rows = list(
+        DesignReview.objects.filter(
+            status=DesignReview.Status.OPEN,
+            verdicts_due__isnull=False,
+            verdicts_due__lte=now + VERDICT_WARNING,
+        ).values(
+            "pk",
+            "round",
+            "verdicts_due",
+            "milestone_id",
+            "milestone__number",
+            "milestone__title",
+            "milestone__tech_lead_id",
+            "milestone__project__slug",
+            "milestone__project__squad_id",
+            "milestone__project__squad__slug",
+            "milestone__project__principal_engineer_id",
+        )
+    )
+    pending = pending_reviewer_ids(
+        ReviewParties(
+            row["pk"],
+            row["milestone_id"],
+            row["milestone__project__squad_id"],
+            row["milestone__project__principal_engineer_id"],
+            row["milestone__tech_lead_id"],
+        )
+        for row in rows
+    )
+    # Not null: the query asked for reviews with a deadline.
+    deadlines = {row["pk"]: cast(datetime, row["verdicts_due"]) for row in rows}
+    late_ids = {pk for row in rows if deadlines[row["pk"]] <= now for pk in pending[row["pk"]]}
+    # The tech lead's message names who is late: one query for every name.
+    names = {pk: p.display_name for pk, p in get_user_model().objects.in_bulk(late_ids).items()}
+    link = _link_maker(
+        "planning:review-detail",
+        squad_slug="squad0placeholder",
+        project_slug="project0placeholder",
+        number=987654321,
+        round=987654322,
+    )
+    due = []
+    for row in rows:
+        waiting = pending[row["pk"]]
+        if not waiting:
+            continue
+        deadline = deadlines[row["pk"]]
+        late = deadline <= now
+        stage = "late" if late else "soon"
+        when = f"{timezone.localtime(deadline):%a %d %b %H:%M}"
+        review = f"design review {row['round']} of M{row['milestone__number']} “{row['milestone__title']}”"
+        url = (
+            link(
+                squad_slug=row["milestone__project__squad__slug"],
+                project_slug=row["milestone__project__slug"],
+                number=row["milestone__number"],
+                round=row["round"],
+            )
+            + "#verdicts"
+        )
+        text = (
+            f"Your verdict on {review} was due {when}. Give it now, on the current revisions."
+            if late
+            else f"Your verdict on {review} is due {when}."
+        )
+        for reviewer in waiting:
+            due.append(
+                Due(
+                    Kind.VERDICT_PENDING,
+                    reviewer,
+                    f"verdict_pending:{row['pk']}:{reviewer}:{_anchor(deadline)}:{stage}",
+                    text,
+                    url,
+                )
+            )
+        if late:
+            lead = row["milestone__tech_lead_id"]
+            who = ", ".join(names.get(pk, "a former member") for pk in waiting)
+            due.append(
+                Due(
+                    Kind.VERDICT_PENDING,
+                    lead,
+                    f"verdict_pending:{row['pk']}:{lead}:{_anchor(deadline)}:late",
+                    f"Verdicts on {review} were due {when}; still expected from {who}.",
+                    url,
+                )
+            )
+    return due
+
+
 RULES = (
     owner_nudges,
     escalations,
@@ -393,6 +495,7 @@ RULES = (
     vendor_followups,
     deferrals_pending,
     reviews_at_risk,
+    verdicts_pending,
 )
 
 
@@ -404,7 +507,7 @@ class SweepResult:
 
 
 def write_reminders(now: datetime | None = None) -> SweepResult:
-    """Find everything due under the six rules; write each new reminder and webhook event.
+    """Find everything due under the seven rules; write each new reminder and webhook event.
 
     Both are written set-based under their unique dedupe keys, so a second,
     concurrent or repeated sweep writes nothing twice. Nothing is sent here:

@@ -21,6 +21,8 @@ from planning.calendar import review_ics
 from planning.exceptions import GuardRefused
 from planning.models import Artifact, Comment, DesignReview, Milestone, Verdict
 from planning.services.activity import record
+from planning.services.blocking import announce_blocking, announce_resolution, check_may_block
+from planning.services.conditions import add_conditions, clean_conditions
 from planning.services.locks import lock_milestone, lock_review
 from planning.workflow import ApprovalFacts, Phase, VerdictFacts
 from squads.access import Action, forget_roles, is_guest, require, role_in
@@ -64,6 +66,17 @@ def _invite(review: DesignReview, people: Iterable[User], actor: User) -> None:
         )
 
 
+def default_verdicts_due(scheduled_for: datetime, duration_minutes: int) -> datetime:
+    return scheduled_for + timedelta(minutes=duration_minutes) + VERDICTS_DUE_AFTER_END
+
+
+def _check_verdicts_due(scheduled_for: datetime, verdicts_due: datetime | None) -> None:
+    if verdicts_due is not None and verdicts_due <= scheduled_for:
+        raise ValidationError(
+            {"verdicts_due": "Make verdicts due after the review begins, not before."}
+        )
+
+
 @transaction.atomic
 def schedule_review(
     actor: User,
@@ -83,6 +96,7 @@ def schedule_review(
     require(actor, Action.RUN_MEETINGS, milestone)
     if milestone.reviews.exclude(status=DesignReview.Status.CLOSED).exists():
         raise ValidationError("Close the current review round before scheduling another.")
+    _check_verdicts_due(scheduled_for, verdicts_due)
     last = milestone.reviews.aggregate(last=Max("round"))["last"] or 0
     review = DesignReview.objects.create(
         milestone=milestone,
@@ -90,8 +104,7 @@ def schedule_review(
         scheduled_for=scheduled_for,
         duration_minutes=duration_minutes,
         location=location,
-        verdicts_due=verdicts_due
-        or scheduled_for + timedelta(minutes=duration_minutes) + VERDICTS_DUE_AFTER_END,
+        verdicts_due=verdicts_due or default_verdicts_due(scheduled_for, duration_minutes),
     )
     record(
         milestone,
@@ -107,7 +120,7 @@ def schedule_review(
 
 @transaction.atomic
 def update_review(actor: User, review: DesignReview, **changes: Any) -> DesignReview:
-    allowed = {"scheduled_for", "duration_minutes", "location"}
+    allowed = {"scheduled_for", "duration_minutes", "location", "verdicts_due"}
     if set(changes) - allowed:
         raise ValueError(f"Not review fields: {', '.join(sorted(set(changes) - allowed))}")
     # Only the fields changed are written, to the locked row: a copy loaded
@@ -117,9 +130,40 @@ def update_review(actor: User, review: DesignReview, **changes: Any) -> DesignRe
     if review.status == DesignReview.Status.CLOSED:
         raise ValidationError("A closed review cannot change.")
     moved = "scheduled_for" in changes and changes["scheduled_for"] != review.scheduled_for
+    was_default = review.verdicts_due == default_verdicts_due(
+        review.scheduled_for, review.duration_minutes
+    )
+    if (
+        "verdicts_due" not in changes
+        and was_default
+        and {"scheduled_for", "duration_minutes"} & set(changes)
+    ):
+        # A deadline left at its default follows the review when it moves.
+        changes["verdicts_due"] = None
+    if "verdicts_due" in changes and changes["verdicts_due"] is None:
+        # Cleared: back to the default, counted from the review's (perhaps new) end.
+        changes["verdicts_due"] = default_verdicts_due(
+            changes.get("scheduled_for", review.scheduled_for),
+            changes.get("duration_minutes", review.duration_minutes),
+        )
+    _check_verdicts_due(
+        changes.get("scheduled_for", review.scheduled_for),
+        changes.get("verdicts_due", review.verdicts_due),
+    )
+    deadline_moved = changes.get("verdicts_due", review.verdicts_due) != review.verdicts_due
     for field, value in changes.items():
         setattr(review, field, value)
     review.save(update_fields=[*changes])
+    if deadline_moved and review.verdicts_due is not None:
+        record(
+            review.milestone,
+            actor,
+            "verdicts_due_changed",
+            f"{actor.display_name} made verdicts on design review {review.round} due "
+            f"{timezone.localtime(review.verdicts_due):%a %d %b %H:%M}.",
+            review=review.pk,
+            verdicts_due=review.verdicts_due.isoformat(),
+        )
     if moved:
         _invite(review, _everyone(review), actor)
     return review
@@ -261,6 +305,8 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         unmet = workflow.approval_unmet(approval_facts(review, current=current))
         if unmet:
             raise GuardRefused("The review cannot close approved yet.", unmet)
+    else:
+        current = current_revisions(review.milestone)
     review.status = DesignReview.Status.CLOSED
     review.outcome = outcome
     review.closed_at = timezone.now()
@@ -276,6 +322,7 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
         outcome=outcome,
         # What an approval was given on: the revisions current when the close counted it.
         **({"revisions": current} if current else {}),
+        verdicts=_counted_verdicts(review, current),
     )
     queue_event(
         milestone.project.squad,
@@ -297,6 +344,23 @@ def close_review(actor: User, review: DesignReview, outcome: str) -> DesignRevie
             review.get_absolute_url(),
         )
     return review
+
+
+def _counted_verdicts(review: DesignReview, current: dict[str, int]) -> list[dict[str, Any]]:
+    """The counted verdicts a review closed with, as its decision-log entry keeps them."""
+    principal_id = review.milestone.project.principal_engineer_id
+    rows = review.verdicts.filter(counted=True).select_related("reviewer").order_by("updated_at")
+    return [
+        {
+            "reviewer": verdict.reviewer.display_name,
+            "verdict": verdict.verdict,
+            "note": verdict.note,
+            "stale": facts.stale,
+            "dismissed": facts.dismissed,
+        }
+        for verdict in rows
+        for facts in [verdict_facts(verdict, current, principal_id)]
+    ]
 
 
 def recount_verdicts(reviews: QuerySet[DesignReview], reviewer_ids: Iterable[int]) -> None:
@@ -359,14 +423,18 @@ def add_comment(
     revision: int | None = None,
     anchor_block: int | None = None,
     anchor_quote: str = "",
+    blocking: bool = False,
 ) -> Comment:
     """A comment on the design, on an artifact, or on one block of a revision of it (DESIGN §8).
 
     A comment on an artifact records the revision it was written on (its
     latest unless one is named); one that names a block also keeps the
     block's fingerprint and a quote (the block's opening words unless given).
+    A counted reviewer's comment may be blocking.
     """
     require(actor, Action.REVIEW, review)
+    if blocking:
+        check_may_block(actor, review, parent)
     _open_for_comments(review)
     body = body.strip()
     if not body:
@@ -388,14 +456,18 @@ def add_comment(
         raise ValidationError(
             {"artifact_kind": "Name the artifact whose revision or block the comment is on."}
         )
-    return Comment.objects.create(
+    comment = Comment.objects.create(
         review=review,
         author=actor,
         body=body,
         artifact_kind=artifact_kind,
         parent=parent,
+        blocking=blocking,
         **anchor,
     )
+    if blocking:
+        announce_blocking(actor, comment)
+    return comment
 
 
 def _anchor(
@@ -493,14 +565,33 @@ def set_comment_resolved(actor: User, comment: Comment, resolved: bool) -> Comme
     review = comment.review
     require(actor, Action.REVIEW, review)
     require(actor, Action.RESOLVE_COMMENT, comment)
+    if comment.blocking:
+        # What the close counts changes under the review's lock, and leaves a row.
+        _open_for_comments(review)
+        comment = Comment.objects.select_for_update(no_key=True).get(pk=comment.pk)
+        comment.review = review
+        if comment.overruled_at is not None:
+            raise ValidationError("This blocking comment was overruled; it stays settled.")
+    changed = comment.resolved != resolved
     comment.resolved = resolved
     comment.save(update_fields=["resolved", "updated_at"])
+    if comment.blocking and changed:
+        announce_resolution(actor, comment)
     return comment
 
 
 @transaction.atomic
-def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "") -> Verdict:
-    """Give or change one's verdict while the review is open. Guests' verdicts are not counted."""
+def set_verdict(
+    actor: User,
+    review: DesignReview,
+    verdict: str,
+    note: str = "",
+    conditions: list[str] | None = None,
+) -> Verdict:
+    """Give or change one's verdict while the review is open. Guests' verdicts are not counted.
+
+    An approval with conditions makes each condition an unknown of the milestone (conditions.py).
+    """
     # Under the review lock the close takes before it counts, so a verdict is
     # either counted by the close or refused because the review closed.
     review = lock_review(review)
@@ -512,9 +603,16 @@ def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "")
     if review.status != DesignReview.Status.OPEN:
         raise ValidationError("Verdicts are given while the review is open.")
     if verdict not in Verdict.Choice.values:
-        raise ValidationError({"verdict": "Choose approve, changes requested or comment."})
+        raise ValidationError(
+            {"verdict": "Choose approve, approve with conditions, changes requested or comment."}
+        )
+    titles = clean_conditions(verdict, conditions)
     milestone = review.milestone
     counted = not is_guest(actor, milestone)
+    if titles and not counted:
+        raise ValidationError(
+            {"verdict": "A guest's approval does not count: write your conditions as comments."}
+        )
     # Pinned to the revisions it was given on; a new verdict replaces a dismissed one.
     row, _ = Verdict.objects.update_or_create(
         review=review,
@@ -529,6 +627,7 @@ def set_verdict(actor: User, review: DesignReview, verdict: str, note: str = "")
             "dismissed_at": None,
         },
     )
+    add_conditions(actor, review, row, titles)
     if verdict == Verdict.Choice.CHANGES_REQUESTED and milestone.tech_lead_id != actor.pk:
         notify(
             milestone.tech_lead,

@@ -296,6 +296,7 @@ def decide_deferral(
         f"{actor.display_name} {verb} deferring {unknown.key}" + (f": {note}" if note else "."),
         unknown=unknown.pk,
         deferral=deferral.pk,
+        note=note,
     )
     text = f"{actor.display_name} {verb} the deferral of {unknown.key} “{unknown.title}”" + (
         f": {note}" if note else "."

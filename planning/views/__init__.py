@@ -45,6 +45,8 @@ from planning.views.projects import (
     project_edit,
     project_list,
 )
+from planning.views.review_blocking import comment_block, comment_overrule
+from planning.views.review_edit import review_edit
 from planning.views.reviews import (
     comment_add,
     comment_edit,
@@ -83,7 +85,9 @@ __all__ = [
     "breakout_held",
     "breakout_session",
     "comment_add",
+    "comment_block",
     "comment_edit",
+    "comment_overrule",
     "comment_resolve",
     "concern_add",
     "concern_answer",
@@ -112,6 +116,7 @@ __all__ = [
     "review_calendar",
     "review_close",
     "review_detail",
+    "review_edit",
     "review_invite",
     "review_open",
     "review_schedule",

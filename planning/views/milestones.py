@@ -22,6 +22,7 @@ from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
 from planning.fragments import page_content
 from planning.models import DesignReview, Milestone
+from planning.services.decisions import decisions
 from planning.state import (
     AROUND_MILESTONE,
     UNKNOWNS_OF_MILESTONE,
@@ -35,6 +36,8 @@ from squads.access import Action
 from squads.views import add_service_errors
 
 TIMELINE_ON_PAGE = 15
+# The latest decisions on the page; the design packet holds them all.
+DECISIONS_ON_PAGE = 25
 
 
 @login_required
@@ -156,6 +159,7 @@ def milestone_context(
             "-created_at", "-id"
         )[: TIMELINE_ON_PAGE + 1]
     )
+    log = decisions(milestone)
     may_add = access.can(request.user, Action.EDIT_UNKNOWN, milestone)
     current_review = next((r for r in reviews if r.status != DesignReview.Status.CLOSED), None)
     return {
@@ -186,6 +190,8 @@ def milestone_context(
         "stories": stories,
         "activities": activities[:TIMELINE_ON_PAGE],
         "more_activities": len(activities) > TIMELINE_ON_PAGE,
+        "decisions": log[-DECISIONS_ON_PAGE:],
+        "earlier_decisions": max(0, len(log) - DECISIONS_ON_PAGE),
         **extra,
     }
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import BaseForm
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.middleware.csrf import get_token
@@ -32,7 +33,7 @@ from planning.forms import (
 )
 from planning.fragments import cached_fragments, page_content, page_key
 from planning.markdown import render_markdown_many
-from planning.models import Artifact, Comment, DesignReview, Milestone, Verdict
+from planning.models import Artifact, Comment, DesignReview, Milestone, Unknown, Verdict
 from planning.state import AROUND_MILESTONE, CachedPage, Rows, review_params
 from squads import access
 from squads.access import Action
@@ -144,7 +145,7 @@ def _comment_url(review: DesignReview) -> str:
 # A thread shows its comments and their authors; each thread's fingerprint covers its own.
 REVIEW_THREADS = CachedPage(
     "review-thread",
-    Rows("planning.Comment", "review_id = %(r)s", people=("author_id",)),
+    Rows("planning.Comment", "review_id = %(r)s", people=("author_id", "overruled_by_id")),
     params=lambda review: {"r": review.pk},
     per="artifact_kind",
 )
@@ -169,9 +170,12 @@ def thread_html(
     """
     versions = REVIEW_THREADS.fingerprints(review)
     milestone = review.milestone
+    # What the viewer may do to blocking comments: raise them, or overrule them.
+    may_block = access.can(request.user, Action.MARK_BLOCKING, review)
+    is_principal = milestone.project.principal_engineer_id == request.user.pk
     common = (
         review.pk, review.round, review.status, milestone.tech_lead_id, milestone.number,
-        milestone.project.slug, milestone.project.squad.slug,
+        milestone.project.slug, milestone.project.squad.slug, may_block, is_principal,
     )  # fmt: skip
     keys = {
         k: page_key(
@@ -186,7 +190,9 @@ def thread_html(
     def render(missing: list[str]) -> dict[str, str]:
         threads = {}
         if versions is None or any(k in versions for k in missing):
-            comments = review.comments.filter(artifact_kind__in=missing).select_related("author")
+            comments = review.comments.filter(artifact_kind__in=missing).select_related(
+                "author", "overruled_by"
+            )
             threads = _threads(list(comments.order_by("created_at", "id")), artifacts)
         items = get_template("planning/includes/review_thread_items.html")
         artifact_items = get_template("planning/includes/review_artifact_thread.html")
@@ -198,6 +204,8 @@ def thread_html(
             "user": request.user,
             "csrf_token": get_token(request),
             "comment_url": _comment_url(review),
+            "may_block": may_block,
+            "is_principal": is_principal,
         }
         rendered = {}
         for k in missing:
@@ -226,8 +234,21 @@ def _review_context(
     verdicts = list(
         review.verdicts.select_related("reviewer", "dismissed_by").order_by("updated_at")
     )
+    if any(v.verdict == Verdict.Choice.APPROVE_WITH_CONDITIONS for v in verdicts):
+        # Only then: the page asks for the conditions' unknowns (with what a link needs).
+        prefetch_related_objects(
+            verdicts,
+            Prefetch(
+                "conditions",
+                queryset=Unknown.objects.select_related("milestone__project__squad"),
+            ),
+        )
+    open_blocking = list(
+        services.open_blocking_comments(review).select_related("author").order_by("created_at")
+    )
+    current = {a.kind: a.revision for a in every_artifact}
     approval = services.approval_facts(
-        review, verdicts, current={a.kind: a.revision for a in every_artifact}
+        review, verdicts, current=current, open_blocking=len(open_blocking)
     )
     count = workflow.count_verdicts(approval.verdicts)
     may_run = access.can(request.user, Action.RUN_MEETINGS, milestone)
@@ -271,6 +292,10 @@ def _review_context(
         "may_run": may_run,
         "invitees": list(review.invitees.order_by("username")),
         "verdict_choices": Verdict.Choice.choices,
+        "may_block": access.can(request.user, Action.MARK_BLOCKING, review),
+        "open_blocking": open_blocking,
+        "close_unmet": workflow.approval_unmet(approval),
+        "still_expected": services.pending_reviewers(review, verdicts=verdicts, current=current),
         "since": timezone.now().isoformat(),
         "comment_url": _comment_url(review),
         **extra,
@@ -315,8 +340,10 @@ REVIEW_PAGE = CachedPage(
     *AROUND_MILESTONE,
     Rows("planning.DesignReview", "id = %(r)s"),
     Rows("planning.DesignReview_invitees", "designreview_id = %(r)s", people=("user_id",)),
-    Rows("planning.Comment", "review_id = %(r)s", people=("author_id",)),
+    Rows("planning.Comment", "review_id = %(r)s", people=("author_id", "overruled_by_id")),
     Rows("planning.Verdict", "review_id = %(r)s", people=("reviewer_id", "dismissed_by_id")),
+    # The unknowns the approvals' conditions became, with their status.
+    Rows("planning.Unknown", "milestone_id = %(m)s AND from_verdict_id IS NOT NULL"),
     params=review_params,
 )
 
@@ -511,6 +538,7 @@ def comment_add(
             revision=form.cleaned_data["revision"],
             anchor_block=form.cleaned_data["anchor_block"],
             anchor_quote=form.cleaned_data["anchor_quote"],
+            blocking=form.cleaned_data["blocking"],
         )
     except ValidationError as error:
         if request.htmx:
@@ -575,8 +603,16 @@ def comment_resolve(
 ) -> HttpResponse:
     review = _review(request, squad_slug, project_slug, number, round)
     comment = _comment(request, review, pk)
-    services.set_comment_resolved(request.user, comment, request.POST.get("resolved") == "true")
-    return _thread_answer(request, review, comment.artifact_kind, f"#comment-{comment.pk}")
+    anchor = f"#comment-{comment.pk}"
+    try:
+        services.set_comment_resolved(request.user, comment, request.POST.get("resolved") == "true")
+    except ValidationError as error:
+        if request.htmx:
+            return _thread_answer(
+                request, review, comment.artifact_kind, anchor, error=" ".join(error.messages)
+            )
+        messages.error(request, " ".join(error.messages))
+    return _thread_answer(request, review, comment.artifact_kind, anchor)
 
 
 @login_required
@@ -590,10 +626,19 @@ def verdict_set(
         return refused(request, form, title="Your verdict", back=_url(review, "#verdicts"))
     try:
         services.set_verdict(
-            request.user, review, form.cleaned_data["verdict"], form.cleaned_data["note"]
+            request.user,
+            review,
+            form.cleaned_data["verdict"],
+            form.cleaned_data["note"],
+            form.condition_lines(),
         )
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        if not hasattr(error, "error_dict"):
+            messages.error(request, " ".join(error.messages))
+            return _back(review, "#verdicts")
+        # What was typed comes back with the reason beside it.
+        add_service_errors(form, error)
+        return refused(request, form, title="Your verdict", back=_url(review, "#verdicts"))
     else:
         messages.success(request, "Your verdict is recorded.")
     return _back(review, "#verdicts")

@@ -41,6 +41,14 @@ CHECKOUT_PEOPLE = [
 ]
 
 
+# What the tech lead adds to the refunds design spec during its review.
+REFUND_RETRIES = """
+## Refund retries
+Each refund carries an idempotency key made from the refund's id, so a retry
+after a timeout never refunds twice.
+"""
+
+
 def ago(days: float):
     return timezone.now() - timedelta(days=days)
 
@@ -296,7 +304,17 @@ class Command(BaseCommand):
         services.set_verdict(
             eng2, review, "changes_requested", "The retry policy for refunds is missing."
         )
+        services.add_comment(
+            eng2,
+            review,
+            body="A processor timeout followed by a retry can refund twice: "
+            "the refund call needs an idempotency key.",
+            artifact_kind=ArtifactKind.DESIGN_SPEC,
+            blocking=True,
+        )
         services.set_verdict(people["guest"], review, "comment")
+        # The spec answers the blocking comment after Eli approved: that approval is now stale.
+        write(review_milestone, ArtifactKind.DESIGN_SPEC, text.DESIGN_SPEC + REFUND_RETRIES, lead)
 
         done = through_unknowns(
             "Card expiry reminders",
@@ -307,8 +325,34 @@ class Command(BaseCommand):
         review = services.schedule_review(lead, done, scheduled_for=now - timedelta(days=6))
         self.clock.at(ago(6))
         services.open_review(lead, review)
+        blocker = services.add_comment(
+            eng1,
+            review,
+            body="The reminder email must not show the card's last four digits.",
+            artifact_kind=ArtifactKind.DESIGN_SPEC,
+            blocking=True,
+        )
+        services.add_comment(lead, review, body="Agreed: brand and expiry only.", parent=blocker)
+        services.set_comment_resolved(eng1, blocker, True)
+        objection = services.add_comment(
+            eng2,
+            review,
+            body="We should wait for the network updater instead of emailing at all.",
+            blocking=True,
+        )
+        services.overrule_comment(
+            principal,
+            objection,
+            "The updater covers only 60% of our cards; the email covers the rest.",
+        )
         services.set_verdict(eng1, review, "approve")
-        services.set_verdict(principal, review, "approve", "Good to go.")
+        services.set_verdict(
+            principal,
+            review,
+            "approve_with_conditions",
+            "Good to go, on one condition.",
+            ["Measure the reminder emails' bounce rate in the first week"],
+        )
         services.close_review(lead, review, "approved")
         done = advance(done, Phase.KICKOFF)
         self.clock.at(ago(5))
@@ -327,6 +371,9 @@ class Command(BaseCommand):
         services.claim_story(eng1, story)
         services.add_subtask(eng1, story, title="Query and batch", assignee=eng1)
         services.add_subtask(eng1, story, title="Email template", assignee=eng2)
+        self.clock.at(ago(2.5))
+        condition = done.unknowns.get(from_verdict__isnull=False)
+        services.resolve_unknown(lead, condition, "1.2% bounced in the first week; within target.")
         self.clock.at(ago(2))
         advance(done, Phase.DONE)
 
