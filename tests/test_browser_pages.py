@@ -1,0 +1,170 @@
+"""Every main page in a real browser, at a desktop and a phone width, on the demo's data.
+
+One data set (the demo, `seed_demo`) and one browser context per width keep
+the run short. On each page axe-core (from npm) looks for accessibility
+violations, and the document may not be wider than the phone's screen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from playwright.sync_api import BrowserContext, Page, expect
+
+from planning.models import DesignReview, Milestone
+from planning.workflow import Phase
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DESKTOP, PHONE = 1280, 375
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = Path("test-artifacts")
+# The innermost elements that reach past the right edge of the screen, to say what is too wide.
+WIDEST = """
+() => Array.from(document.querySelectorAll("body *"))
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .filter((e) => !Array.from(e.children).some((c) => c.getBoundingClientRect().right > window.innerWidth + 0.5))
+  .slice(0, 4)
+  .map((e) => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().right)} px)`)
+"""
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str
+    user: str
+    path: str
+    shot: bool = False
+
+
+def milestone_path(title: str, tail: str = "") -> str:
+    milestone = Milestone.objects.select_related("project__squad").get(title=title)
+    return milestone.get_absolute_url() + tail
+
+
+def demo_visits() -> list[Visit]:
+    """The main pages of the demo, with the person who would look at each."""
+    by_phase = {
+        Phase.ARCHITECTURE: "Saved cards in the wallet",
+        Phase.PROTOCOLS: "Card updates from the network",
+        Phase.DESIGN_SPEC: "Fraud scoring hooks",
+        Phase.UNKNOWNS: "Tokenise cards at checkout",
+        Phase.DESIGN_REVIEW: "Refunds to saved cards",
+        Phase.KICKOFF: "Multi-currency prices",
+        Phase.TASK_BREAKOUT: "Receipt localisation",
+        Phase.DONE: "Card expiry reminders",
+    }
+    review = DesignReview.objects.get(milestone__title=by_phase[Phase.DESIGN_REVIEW])
+    visits = [
+        Visit("dashboard-lead", "lead", "/", shot=True),
+        Visit("dashboard-engineer", "eng1", "/", shot=True),
+        Visit("dashboard-principal", "principal", "/", shot=True),
+        Visit("squads", "lead", "/squads/"),
+        Visit("squad", "lead", "/squads/payments/"),
+        Visit("projects", "lead", "/projects/"),
+        Visit("project", "lead", "/squads/payments/projects/card-vault/"),
+    ]
+    visits += [
+        Visit(f"milestone-{phase}", "lead", milestone_path(title), shot=True)
+        for phase, title in by_phase.items()
+    ]
+    visits += [
+        Visit("unknowns", "lead", milestone_path(by_phase[Phase.UNKNOWNS], "unknowns/")),
+        Visit("review", "lead", review.get_absolute_url(), shot=True),
+        Visit("review-engineer", "eng1", review.get_absolute_url()),
+        Visit("kickoff", "lead", milestone_path(by_phase[Phase.KICKOFF], "kickoff/")),
+        Visit("breakout", "lead", milestone_path(by_phase[Phase.TASK_BREAKOUT], "breakout/")),
+        Visit("breakout-meeting", "eng2", milestone_path("Buy now, pay later", "breakout/")),
+        Visit("inbox", "lead", "/inbox/"),
+        Visit("approvals", "principal", "/approvals/"),
+        Visit("insights", "principal", "/insights/"),
+    ]
+    return visits
+
+
+def log_in(context: BrowserContext, page: Page, username: str) -> None:
+    context.clear_cookies()
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe-core finds critical or serious on the page, one line per rule and element."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text())
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']} {node['failureSummary']}"
+        for violation in results["violations"]
+        if violation["impact"] in ("critical", "serious")
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.fixture
+def demo(db) -> Iterator[list[Visit]]:
+    call_command("seed_demo", stdout=StringIO())
+    # Everyone in the demo logs in with the demo's password; the tests know theirs.
+    from django.contrib.auth import get_user_model
+
+    for user in get_user_model().objects.all():
+        user.set_password(PASSWORD)
+        user.save(update_fields=["password"])
+    yield demo_visits()
+
+
+@pytest.mark.parametrize("width", [DESKTOP, PHONE])
+def test_every_main_page_has_no_serious_violation_and_fits_the_screen(
+    browser, live_server, demo, width
+):
+    SHOTS.mkdir(exist_ok=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 900}
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    problems: dict[str, list[str]] = {}
+    user = None
+    for visit in demo:
+        if visit.user != user:
+            log_in(context, page, visit.user)
+            user = visit.user
+        page.goto(visit.path)
+        page.wait_for_load_state("load")
+        found = serious_violations(page)
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            found.append(f"the document is {scroll_width} px wide: {page.evaluate(WIDEST)}")
+        if found:
+            problems[visit.name] = found
+        if visit.shot:
+            page.screenshot(path=str(SHOTS / f"page-{visit.name}-{width}.png"), full_page=True)
+    context.close()
+    assert not problems, json.dumps(problems, indent=1)
+
+
+def test_my_work_shows_an_invited_engineer_the_open_review_and_the_principal_the_deferral(
+    new_page, demo
+):
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    page = new_page(users.get(username="eng1"))
+    reviews = page.locator("#my-reviews")
+    expect(reviews).to_contain_text("Refunds to saved cards")
+    expect(reviews).to_contain_text("open")
+
+    page = new_page(users.get(username="principal"))
+    deferrals = page.locator("#my-deferrals")
+    expect(deferrals).to_contain_text("Card art in email receipts")
