@@ -154,17 +154,24 @@ def test_every_main_page_has_no_serious_violation_and_fits_the_screen(
     assert not problems, json.dumps(problems, indent=1)
 
 
-def test_my_work_shows_an_invited_engineer_the_open_review_and_the_principal_the_deferral(
+def test_my_work_shows_the_open_review_to_its_reviewers_and_the_deferrals_to_the_principal(
     new_page, demo
 ):
     from django.contrib.auth import get_user_model
 
     users = get_user_model().objects
     page = new_page(users.get(username="eng1"))
-    reviews = page.locator("#my-reviews")
-    expect(reviews).to_contain_text("Refunds to saved cards")
-    expect(reviews).to_contain_text("open")
+    # Ezra gave his verdict already: the open review is on his agenda, with its date.
+    agenda = page.locator("#my-meetings")
+    expect(agenda).to_contain_text("Design review · M14 Refunds to saved cards")
+    expect(agenda).to_contain_text("open")
+    expect(page.locator("#my-verdicts")).to_have_count(0)
 
     page = new_page(users.get(username="principal"))
+    # Paul has not: it waits for his verdict, first on the page.
+    verdicts = page.locator("#my-verdicts")
+    expect(verdicts).to_contain_text("Design review 1 of M14 Refunds to saved cards")
+    expect(page.locator(".work-card").first).to_have_id("my-verdicts")
     deferrals = page.locator("#my-deferrals")
     expect(deferrals).to_contain_text("Card art in email receipts")
+    expect(page.get_by_role("heading", name="Milestones I lead")).to_have_count(0)
