@@ -67,6 +67,7 @@ from planning.views.unknowns import (
     unknown_edit,
     unknown_list,
     unknown_resolve,
+    unknown_vendor_contact,
 )
 
 __all__ = [
@@ -125,6 +126,7 @@ __all__ = [
     "unknown_edit",
     "unknown_list",
     "unknown_resolve",
+    "unknown_vendor_contact",
     "verdict_set",
     "webhook_log",
 ]

@@ -320,6 +320,38 @@ def _row_context(request: AuthenticatedRequest, unknown: Unknown) -> dict[str, A
 
 @login_required
 @require_POST
+def unknown_vendor_contact(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> HttpResponse:
+    """Record that the vendor was asked today: the row in place (htmx), or back to where it was."""
+    unknown = _unknown(request, squad_slug, project_slug, number, key)
+    milestone = unknown.milestone
+    access.require(request.user, Action.EDIT_UNKNOWN, milestone)
+    try:
+        unknown = services.record_vendor_contact(request.user, unknown)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(unknown)
+    if request.htmx:
+        rows = unknowns_table(milestone, {})
+        unknown = next(u for u in rows["unknowns"] if u.pk == unknown.pk)
+        answer = render(
+            request, "planning/includes/unknown_row.html", _row_context(request, unknown)
+        )
+        # A blocker waiting on a contacted vendor no longer holds the milestone back.
+        trigger_client_event(answer, "unknownsChanged")
+        return answer
+    messages.success(request, f"{unknown.key}: contact with {unknown.vendor} recorded for today.")
+    back = request.POST.get("back", "")
+    if back == "milestone":
+        return redirect(milestone.get_absolute_url() + "#unknowns")
+    if back == "list":
+        return redirect("planning:unknown-list", **milestone.url_kwargs())
+    return redirect(unknown)
+
+
+@login_required
+@require_POST
 def unknown_resolve(
     request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
 ) -> HttpResponse:
