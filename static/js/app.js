@@ -15,6 +15,14 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// Forms that take something from someone (a teammate's story) ask first.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
+
 // Forms marked data-reset-on-success (comments) empty themselves once htmx has
 // sent them, so the next comment starts blank; a refused one keeps what was typed.
 document.addEventListener("htmx:afterRequest", (event) => {
