@@ -175,3 +175,23 @@ def test_my_work_shows_the_open_review_to_its_reviewers_and_the_deferrals_to_the
     deferrals = page.locator("#my-deferrals")
     expect(deferrals).to_contain_text("Card art in email receipts")
     expect(page.get_by_role("heading", name="Milestones I lead")).to_have_count(0)
+
+
+def test_an_unknown_added_in_place_replaces_the_pages_old_message_with_its_own(
+    new_page, project, tech_lead
+):
+    from planning import services
+
+    milestone = services.create_milestone(tech_lead, project, title="Tokenise cards")
+    page = new_page(tech_lead)
+    page.goto(milestone.get_absolute_url() + "edit/")
+    page.get_by_role("button", name="Save milestone").click()
+    expect(page.locator("#main > .messages")).to_contain_text("The milestone is saved.")
+
+    unknowns = page.locator("#unknowns")
+    page.locator("#unknowns-fold > summary").click()
+    unknowns.get_by_label("Title").fill("Which HSM?")
+    unknowns.get_by_role("button", name="Add").click()
+
+    expect(unknowns.get_by_text("U-1 is added.")).to_be_visible()
+    expect(page.locator("#main > .messages")).to_have_count(0)

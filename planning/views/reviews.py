@@ -82,7 +82,7 @@ def review_schedule(
 def _threads(comments: list[Comment]) -> dict[str, list[Comment]]:
     """Top-level comments by artifact kind ("" for general), each with its replies."""
     by_id = {c.pk: c for c in comments}
-    bodies = render_markdown_many([c.body for c in comments])
+    bodies = render_markdown_many([c.body for c in comments], demote=2)
     for comment, html in zip(comments, bodies, strict=True):
         comment.thread_replies = []
         comment.html = html
@@ -182,7 +182,10 @@ def _review_context(
             "reviewed_revision": review.reviewed_revisions.get(artifact.kind),
         }
         for artifact, html in zip(
-            artifacts, render_markdown_many([a.body for a in artifacts]), strict=True
+            # Under the card's own title (an h2): the text's "#" becomes an h3.
+            artifacts,
+            render_markdown_many([a.body for a in artifacts], demote=2),
+            strict=True,
         )
     ]
     mine = next((v for v in verdicts if v.reviewer_id == request.user.pk), None)
