@@ -149,7 +149,12 @@ def test_every_main_page_has_no_serious_violation_and_fits_the_screen(
         if found:
             problems[visit.name] = found
         if visit.shot:
+            # Diagrams are drawn after the page loads; the pictures show them drawn.
+            undrawn = "pre.mermaid:not([data-processed=drawn]):not([data-processed=error])"
+            expect(page.locator(undrawn)).to_have_count(0, timeout=15_000)
             page.screenshot(path=str(SHOTS / f"page-{visit.name}-{width}.png"), full_page=True)
+            # What one sees first, without scrolling.
+            page.screenshot(path=str(SHOTS / f"page-{visit.name}-{width}-top.png"))
     context.close()
     assert not problems, json.dumps(problems, indent=1)
 
