@@ -200,3 +200,31 @@ def test_an_unknown_added_in_place_replaces_the_pages_old_message_with_its_own(
 
     expect(unknowns.get_by_text("U-1 is added.")).to_be_visible()
     expect(page.locator("#main > .messages")).to_have_count(0)
+
+
+def test_on_a_phone_the_menu_opens_without_javascript_and_reaches_every_section(
+    browser, live_server, project, tech_lead, password
+):
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": PHONE, "height": 800},
+        java_script_enabled=False,
+    )
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", tech_lead.username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+    bar = page.locator(".topbar")
+    expect(bar.get_by_role("link", name="Inbox")).to_be_visible()
+    expect(bar.get_by_role("link", name="Projects")).to_be_hidden()
+    bar.get_by_text("Menu").click()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "page-menu-open-375.png"))
+    expect(bar.get_by_role("button", name="Log out")).to_be_visible()
+    bar.get_by_role("link", name="Projects").click()
+
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
+    context.close()
