@@ -162,3 +162,47 @@ def test_a_done_milestones_breakout_page_offers_no_claim(client_for, done, engin
 
     assert "Take over from" not in page.content.decode()
     assert ">Claim</button>" not in page.content.decode()
+
+
+# The API: the same rule ---------------------------------------------------------------
+
+
+def api_as(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_the_api_refuses_to_claim_a_teammates_story(milestone, engineer, product):
+    story = StoryFactory.create(milestone=milestone, assignee=engineer)
+
+    response = api_as(product).post(f"/api/v1/stories/{story.pk}/claim/")
+
+    assert response.status_code == 400
+    assert "ask them to hand it over" in str(response.json())
+    assert Story.objects.get().assignee == engineer
+
+
+def test_the_api_takes_a_story_over_from_the_teammate_it_names(milestone, engineer, product):
+    story = StoryFactory.create(milestone=milestone, assignee=engineer)
+
+    response = api_as(product).post(
+        f"/api/v1/stories/{story.pk}/claim/", {"take_over_from": engineer.pk}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert Story.objects.get().assignee == product
+    assert milestone.activities.filter(summary__contains="took over S-1").exists()
+
+
+def test_handing_a_story_over_leaves_a_row_on_the_timeline(milestone, engineer, product):
+    story = StoryFactory.create(milestone=milestone, assignee=engineer)
+
+    services.update_story(engineer, story, assignee=product)
+
+    activity = milestone.activities.get(verb="story_assigned")
+    assert activity.summary == (
+        f"{engineer.display_name} gave S-1 “{story.title}” to {product.display_name}."
+    )

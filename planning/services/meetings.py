@@ -215,10 +215,19 @@ def update_story(actor: User, story: Story, **changes: Any) -> Story:
         _check_member(story.milestone, changes["assignee"], "assignee")
         if changes["assignee"] is not None and changes["assignee"].pk != story.assignee_id:
             _refuse_when_done(story.milestone)
+    before = story.assignee
     for field, value in changes.items():
         setattr(story, field, value)
     story.full_clean(exclude=["milestone", "number"])
     story.save(update_fields=[*changes])
+    if "assignee" in changes and getattr(before, "pk", None) != getattr(story.assignee, "pk", None):
+        record(
+            story.milestone,
+            actor,
+            "story_assigned",
+            f"{actor.display_name} gave {story.key} “{story.title}” to "
+            f"{story.assignee.display_name if story.assignee else 'no one'}.",
+        )
     return story
 
 
