@@ -150,6 +150,23 @@ def test_an_engineer_sees_the_unfinished_stories_they_claimed(client_for, projec
     assert "Nightly job" in page
 
 
+def test_stories_show_the_newest_milestones_first_and_say_there_are_more(
+    client_for, project, engineer
+):
+    older = MilestoneFactory(project=project, phase=Phase.DONE)
+    for _ in range(8):
+        StoryFactory(milestone=older, assignee=engineer)
+    newest = MilestoneFactory(project=project, phase=Phase.TASK_BREAKOUT)
+    mine = StoryFactory(milestone=newest, assignee=engineer, title="Nightly job")
+
+    response, page = my_work(client_for(engineer))
+
+    assert response.context["stories"][0] == mine
+    assert len(response.context["stories"]) == 8
+    assert '<span class="count">8+</span>' in page
+    assert "the rest are on their task breakout pages" in page
+
+
 def test_cards_with_nothing_in_them_collapse_into_one_line(client_for, project, engineer):
     UnknownFactory(milestone=MilestoneFactory(project=project), owner=engineer)
 
@@ -203,4 +220,4 @@ def test_my_work_query_count_does_not_grow_with_what_waits(
     assert len(response.context["verdicts"]) == copies
     assert len(response.context["concerns"]) == copies
     assert len(response.context["meetings"]) == min(3 * copies, 20)
-    assert len(response.context["stories"]) == copies
+    assert len(response.context["stories"]) == min(copies, 8)

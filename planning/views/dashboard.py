@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 # Each list shows at most this many; the pages behind them show the rest.
 SHOWN = 20
+STORIES_SHOWN = 8
 # A meeting stays on the list for a while after its start, until someone marks it held.
 MEETING_GRACE = timedelta(hours=12)
 
@@ -46,6 +47,7 @@ class Card:
     title: str
     empty: str
     rows: list[Any] = field(default_factory=list)
+    more: bool = False  # more rows than shown
 
 
 @dataclass
@@ -173,11 +175,12 @@ def my_work(user: User) -> list[Card]:
     )
     for unknown in unknowns:
         unknown.overdue = bool(unknown.due_on and unknown.due_on < today)
+    # The newest milestones' first: older ones' stories are most often built already.
     stories = list(
         Story.objects.filter(assignee=user, milestone__in=access.milestones_for(user))
         .exclude(status=Story.Status.DONE)
         .select_related("milestone__project__squad")
-        .order_by("milestone__due_on", "milestone_id", "number")[:SHOWN]
+        .order_by("-milestone__created_at", "-milestone_id", "number")[: STORIES_SHOWN + 1]
     )
     led = list(
         access.milestones_for(user)
@@ -204,7 +207,13 @@ def my_work(user: User) -> list[Card]:
             "No review, kick-off or breakout session is coming up.",
             _meetings(user, now, reviews),
         ),
-        Card("stories", "Stories I claimed", "No unfinished story is yours.", stories),
+        Card(
+            "stories",
+            "Stories I claimed",
+            "No unfinished story is yours.",
+            stories[:STORIES_SHOWN],
+            more=len(stories) > STORIES_SHOWN,
+        ),
         Card("unread", "Unread", "You are all caught up.", unread),
         Card("milestones", "Milestones I lead", "You lead no milestone in progress.", led),
     ]
