@@ -78,6 +78,7 @@ def demo_visits() -> list[Visit]:
     ]
     visits += [
         Visit("unknowns", "lead", milestone_path(by_phase[Phase.UNKNOWNS], "unknowns/")),
+        Visit("unknown", "lead", milestone_path(by_phase[Phase.UNKNOWNS], "unknowns/U-1/")),
         Visit("review", "lead", review.get_absolute_url(), shot=True),
         Visit("review-engineer", "eng1", review.get_absolute_url()),
         Visit("kickoff", "lead", milestone_path(by_phase[Phase.KICKOFF], "kickoff/")),
@@ -86,6 +87,8 @@ def demo_visits() -> list[Visit]:
         Visit("inbox", "lead", "/inbox/"),
         Visit("approvals", "principal", "/approvals/"),
         Visit("insights", "principal", "/insights/"),
+        Visit("squad-insights", "lead", "/squads/payments/insights/"),
+        Visit("not-found", "lead", "/squads/no-such-squad/"),
     ]
     return visits
 
