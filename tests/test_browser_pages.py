@@ -231,3 +231,18 @@ def test_on_a_phone_the_menu_opens_without_javascript_and_reaches_every_section(
     expect(page.get_by_role("heading", name="Projects")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
     context.close()
+
+
+def test_each_approval_card_s_labels_check_that_card_s_radios(new_page, demo):
+    from django.contrib.auth import get_user_model
+
+    page = new_page(get_user_model().objects.get(username="principal"))
+    page.goto("/approvals/")
+    cards = page.locator(".approval")
+    expect(cards).to_have_count(2)
+
+    cards.nth(1).get_by_text("Approve", exact=True).click()
+
+    expect(cards.nth(1).get_by_role("radio", name="Approve")).to_be_checked()
+    expect(cards.nth(0).get_by_role("radio", name="Approve")).not_to_be_checked()
+    expect(cards.nth(0).get_by_role("radio", name="Reject")).not_to_be_checked()
