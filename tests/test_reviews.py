@@ -970,3 +970,16 @@ def test_a_heading_in_an_artifact_ranks_below_the_cards_title_on_the_review_page
 
     assert "<h3>Goal</h3>" in page and "<h4>Scope</h4>" in page
     assert page.count("<h1") == 1
+
+
+def test_an_open_review_points_a_reviewer_to_their_verdict(client_for, squad, tech_lead):
+    project = ProjectFactory(squad=squad, tech_lead=tech_lead)
+    review = DesignReviewFactory(
+        milestone=MilestoneFactory(project=project, phase=Phase.DESIGN_REVIEW),
+        status=DesignReview.Status.OPEN,
+    )
+
+    page = client_for(tech_lead).get(review.get_absolute_url()).content.decode()
+
+    assert '<a href="#your-verdict">Give your verdict ↓</a>' in page
+    assert 'id="your-verdict"' in page
