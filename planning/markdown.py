@@ -116,7 +116,22 @@ def _cache_key(source: str) -> str:
     return f"md:{RENDERER_VERSION}:{digest}"
 
 
-def render_markdown_many(sources: Sequence[str]) -> list[SafeString]:
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
+
+
+def demote_headings(html: str, by: int) -> str:
+    """Headings `by` levels lower (h1 → h3 for 2), none below h6.
+
+    Cleaned HTML has headings without attributes, so the tags are exactly
+    `<hN>` and `</hN>`. A page that shows a text under its own card titles
+    demotes it, so that a `#` in the text never outranks the page's headings.
+    """
+    if not by:
+        return html
+    return _HEADING_TAG.sub(lambda m: f"<{m[1]}h{min(int(m[2]) + by, 6)}>", html)
+
+
+def render_markdown_many(sources: Sequence[str], *, demote: int = 0) -> list[SafeString]:
     """Safe HTML for each of `sources`, in order.
 
     The HTML is cached under a hash of the source, so it never goes stale: an
@@ -133,7 +148,10 @@ def render_markdown_many(sources: Sequence[str]) -> list[SafeString]:
     if fresh:
         cache.set_many(fresh, CACHE_SECONDS)
     # Cleaned by nh3 in _render, whether just now or when it was cached.
-    return [mark_safe(cached[keys[source]]) if source else mark_safe("") for source in sources]
+    return [
+        mark_safe(demote_headings(cached[keys[source]], demote)) if source else mark_safe("")
+        for source in sources
+    ]
 
 
 def render_markdown(source: str, *, cached: bool = True) -> SafeString:

@@ -17,6 +17,7 @@ unknown_patterns = [
     path("", views.unknown_detail, name="unknown-detail"),
     path("edit/", views.unknown_edit, name="unknown-edit"),
     path("resolve/", views.unknown_resolve, name="unknown-resolve"),
+    path("vendor-contact/", views.unknown_vendor_contact, name="unknown-vendor-contact"),
     path("comment/", views.unknown_comment, name="unknown-comment"),
     path("deferral/", views.deferral_request, name="deferral-request"),
 ]

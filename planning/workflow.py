@@ -400,6 +400,34 @@ def readiness(facts: MilestoneFacts) -> tuple[str | None, list[Unmet]]:
 MOVE_REFUSAL = "Only the milestone's tech lead moves it between phases."
 
 
+# What later moves ask that the squad can already see and settle now: about the
+# unknowns and stories as they stand, not about meetings still to come.
+EARLY_NOTICE = ("unknown_without_owner:", "blocker_open:", "unknown_unsettled:", "no_stories")
+
+
+def later_asks(facts: MilestoneFacts) -> list[tuple[str, list[Unmet]]]:
+    """What the moves after the next one will ask and does not hold yet, by the phase that asks.
+
+    Shown quietly under the readiness, so that no move surprises at the end:
+    each item once, at the first phase whose move asks for it.
+    """
+    upcoming = next_phase(facts.phase)
+    if upcoming is None:
+        return []
+    seen = {item.code for item in unmet_for(facts, upcoming)}
+    asks = []
+    for phase in PHASES[PHASES.index(upcoming) + 1 :]:
+        items = [
+            item
+            for item in unmet_for(facts, phase)
+            if item.code.startswith(EARLY_NOTICE) and item.code not in seen
+        ]
+        seen.update(item.code for item in items)
+        if items:
+            asks.append((phase, items))
+    return asks
+
+
 def may_move(actor_id: int | None, tech_lead_id: int | None) -> bool:
     """Only the milestone's own tech lead moves it, forward or back (refused with MOVE_REFUSAL)."""
     return actor_id is not None and actor_id == tech_lead_id

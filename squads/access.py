@@ -390,6 +390,17 @@ def reviews_for(user: User, milestone: Milestone) -> QuerySet[DesignReview]:
     return reviews
 
 
+def reviews_in_for(user: User) -> QuerySet[DesignReview]:
+    """Every review round the user takes part in: those of the projects they see, and those they are invited to."""
+    from planning.models import DesignReview
+
+    if not user.is_authenticated:
+        return DesignReview.objects.none()
+    return DesignReview.objects.filter(
+        Q(milestone__project__in=projects_for(user)) | Q(invitees=user)
+    ).distinct()
+
+
 def get_comment_by_id_for(user: User, pk: int) -> Comment:
     """A review comment, for whoever may see its review round (a guest: their own round only)."""
     from planning.models import Comment

@@ -34,7 +34,7 @@ def test_a_comment_and_verdicts_reach_the_tech_leads_open_page_without_a_reload(
     MembershipFactory(squad=squad, user=second, role="engineer")
     lead = new_page(tech_lead)
     lead.goto(review.get_absolute_url())
-    expect(lead.locator("#verdicts")).to_contain_text("0 of 2")
+    expect(lead.locator("#verdicts")).to_contain_text("0 counted approvals (2 needed)")
     lead.evaluate("window.__stayed = true")  # gone if the page reloads
 
     eng = new_page(engineer)
@@ -52,7 +52,7 @@ def test_a_comment_and_verdicts_reach_the_tech_leads_open_page_without_a_reload(
         "Which errors are retried?", timeout=10_000
     )
     expect(lead.locator("#verdicts")).to_contain_text(engineer.display_name, timeout=10_000)
-    expect(lead.locator("#verdicts")).to_contain_text("1 of 2")
+    expect(lead.locator("#verdicts")).to_contain_text("1 counted approval (2 needed)")
     assert lead.evaluate("window.__stayed") is True
 
     # Not enough approvals yet: closing approved is refused with the reason.

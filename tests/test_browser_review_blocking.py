@@ -29,8 +29,8 @@ def test_a_blocking_comment_holds_the_close_until_the_principal_engineer_overrul
 ):
     eng = new_page(engineer)
     # "My work" names the review that waits for the engineer's verdict, and by when.
-    expect(eng.locator("#verdicts-due-heading")).to_contain_text("Reviews awaiting your verdict")
-    expect(eng.get_by_role("link", name="Design review 1: M1 Refunds")).to_be_visible()
+    expect(eng.locator("#verdicts-heading")).to_contain_text("Verdicts to give")
+    expect(eng.get_by_role("link", name="Design review 1 of M1 Refunds")).to_be_visible()
     eng.screenshot(path="test-artifacts/dashboard-verdicts-due-1280.png", full_page=True)
     eng.goto(review.get_absolute_url())
     general = eng.locator("#general")
@@ -88,4 +88,5 @@ def test_a_blocking_comment_holds_the_close_until_the_principal_engineer_overrul
 
     lead.goto(review.milestone.get_absolute_url())
     expect(lead.locator("#decisions")).to_contain_text("Blocking comment overruled")
+    lead.locator("#decisions summary").click()
     lead.locator("#decisions").screenshot(path="test-artifacts/decision-log-1280.png")

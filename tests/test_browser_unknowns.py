@@ -30,7 +30,8 @@ def test_a_blocker_is_deferred_with_the_principal_engineers_approval(
     # The engineer adds a blocker and takes it.
     eng = new_page(engineer)
     eng.goto(url)
-    expect(eng.locator("#readiness")).to_contain_text("Everything Design review needs is in place.")
+    # No unknown listed yet: nothing to tick before the squad has looked.
+    expect(eng.locator("#readiness")).to_contain_text("No unknown is listed yet.")
     add = eng.locator("form.add-unknown")
     add.get_by_label("Title").fill("Does the vault support Amex network tokens?")
     add.get_by_label("Priority").select_option("blocker")

@@ -388,6 +388,46 @@ def test_approvals_lists_pending_deferrals_of_every_project_where_i_am_principal
     assert "Which model?" not in response.content.decode()
 
 
+def test_approvals_lists_a_blocker_before_an_older_request_of_lower_priority(
+    client_for, milestone, tech_lead, engineer, principal
+):
+    low = ask(
+        tech_lead, services.add_unknown(tech_lead, milestone, title="Card art", priority="low")
+    )
+    blocker = ask(
+        tech_lead,
+        services.add_unknown(tech_lead, milestone, title="Which HSM?", priority="blocker"),
+    )
+
+    response = client_for(principal).get(reverse("planning:approvals"))
+
+    assert [d.pk for d in response.context["pending"]] == [blocker.pk, low.pk]
+
+
+def test_every_approval_card_has_ids_of_its_own(client_for, deferral, principal):
+    other = deferral_elsewhere(principal, "ledger", "Which ledger?")
+
+    page = client_for(principal).get(reverse("planning:approvals")).content.decode()
+
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for card in (deferral, other):
+        # The label "Approve" of each card names (and checks) that card's own radio.
+        assert f'<label for="deferral-{card.pk}-decision_0"><input type="radio"' in page
+        assert f'id="deferral-{card.pk}-note"' in page
+
+
+def test_a_refused_decision_keeps_its_card_ids_and_what_was_typed(client_for, deferral, principal):
+    response = client_for(principal).post(
+        reverse("planning:deferral-decide", args=[deferral.pk]), {"decision": "reject"}
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Say why the deferral is rejected." in page
+    assert f'value="reject" required id="deferral-{deferral.pk}-decision_1" checked' in page
+
+
 def test_approvals_leaves_out_decided_deferrals_from_the_queue(client_for, deferral, principal):
     services.decide_deferral(principal, deferral, decision="approve")
 

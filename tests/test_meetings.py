@@ -666,6 +666,22 @@ def test_the_tech_lead_marks_the_kickoff_held_through_the_page(client_for, miles
     assert KickoffMeeting.objects.get(milestone=milestone).held_at is not None
 
 
+def test_a_kickoff_without_a_time_can_be_marked_held_from_its_page(
+    client_for, milestone, tech_lead
+):
+    client = client_for(tech_lead)
+
+    page = client.get(url("kickoff", milestone)).content.decode()
+
+    assert "Not scheduled yet." in page
+    assert "Mark as held</button>" in page
+    assert "No time was set; it can be marked held all the same." in page
+    response = client.post(url("kickoff-held", milestone), follow=True)
+    assert "The kick-off is marked as held." in response.content.decode()
+    assert "Mark as held</button>" not in response.content.decode()
+    assert services.readiness(milestone)["unmet"] == []
+
+
 def test_a_concern_raised_through_the_page_redirects_to_the_concerns(
     client_for, milestone, product
 ):

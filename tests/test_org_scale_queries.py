@@ -21,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from bench import org
 from notifications.models import Notification
 from planning.models import Comment, DeferralRequest, Milestone, Project, Unknown
+from planning.views.dashboard import SHOWN
 from squads.models import Membership, Squad
 from tests.test_milestones import MILESTONE_PAGE_BUDGET, PROJECT_PAGE_BUDGET
 from tests.test_projects import DASHBOARD_BUDGET
@@ -115,8 +116,8 @@ def test_the_pages_show_the_measured_persons_world(client):
     dashboard = client.get(data["pages"]["dashboard"])
     assert len(dashboard.context["squads"]) == measured.squads
     assert dashboard.context["led_projects"][0].name == "Measured"
-    assert len(dashboard.context["waiting_deferrals"]) == min(20, measured.pending)
-    assert dashboard.context["my_unknowns"], "they own unknowns across their squads"
+    assert len(dashboard.context["deferrals"]) == min(SHOWN, measured.pending)
+    assert dashboard.context["unknowns"], "they own unknowns across their squads"
 
     inbox = client.get(data["pages"]["inbox"])
     newest = Notification.objects.filter(recipient=lead).order_by("-created_at", "-id")[0]

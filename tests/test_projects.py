@@ -17,10 +17,9 @@ pytestmark = pytest.mark.django_db
 # Session, user, page count, my squads (for the filter), the page of projects
 # with their squad and people joined in, the navigation counts.
 PROJECT_LIST_BUDGET = 6
-# Session, user, navigation counts, my unknowns, deferrals waiting for me,
-# unread notifications, milestones I lead, projects I lead, projects I vet,
-# my squads.
-DASHBOARD_BUDGET = 10
+# As in test_dashboard: session, user, navigation counts, one query per card
+# and the squads and projects under them.
+DASHBOARD_BUDGET = 19
 
 
 def create_url() -> str:
@@ -395,7 +394,8 @@ def test_dashboard_lists_the_projects_i_lead(client_for, project, tech_lead):
     assert response.context["principal_projects"] == []
     page = response.content.decode()
     assert "Card Vault" in page
-    assert "Projects where I am principal engineer" not in page
+    assert "you lead it" in page
+    assert "you are its principal engineer" not in page
 
 
 def test_dashboard_lists_the_projects_where_i_am_principal(client_for, project, principal):
@@ -405,22 +405,26 @@ def test_dashboard_lists_the_projects_where_i_am_principal(client_for, project, 
     assert response.context["led_projects"] == []
     page = response.content.decode()
     assert "Card Vault" in page
-    assert "You lead no project yet." in page
-    assert "You are not in a squad yet." in page
+    assert "you are its principal engineer" in page
+    assert "you lead it" not in page
 
 
-def test_dashboard_shows_empty_states_to_a_member_with_nothing_to_lead(
-    client_for, project, engineer
-):
+def test_dashboard_shows_a_member_with_nothing_to_do_one_quiet_line(client_for, project, engineer):
     response = client_for(engineer).get(reverse("dashboard"))
 
     page = response.content.decode()
     assert response.status_code == 200
     assert "My work" in page
-    assert "You lead no project yet." in page
-    assert "Projects where I am principal engineer" not in page
+    assert "Nothing waits for you" in page
+    assert "Milestones I lead" not in page
     assert "Card Vault" not in page
     assert response.context["squads"] == [project.squad]
+
+
+def test_dashboard_tells_someone_in_no_squad_how_to_join_one(client_for, db):
+    page = client_for(UserFactory()).get(reverse("dashboard")).content.decode()
+
+    assert "You are not in a squad yet." in page
 
 
 @pytest.mark.parametrize("projects", [1, 30])

@@ -16,7 +16,13 @@ from planning import services, workflow
 from planning.exceptions import GuardRefused
 from planning.models import Comment, DesignReview, Milestone, Verdict
 from planning.workflow import ARTIFACT_KINDS, ArtifactKind, Phase
-from tests.factories import ProjectFactory
+from tests.factories import (
+    DesignReviewFactory,
+    MilestoneFactory,
+    ProjectFactory,
+    UserFactory,
+    VerdictFactory,
+)
 from tests.helpers import assert_not_found_page, put_in_phase, write_artifact
 
 
@@ -822,7 +828,7 @@ def test_review_updates_answers_with_the_verdicts_after_a_new_verdict(
     assert response.status_code == 200
     page = response.content.decode()
     assert 'id="verdicts" aria-labelledby="verdicts-heading" hx-swap-oob="true"' in page
-    assert "1 of 2" in page
+    assert "1 counted approval</strong> (2 needed)" in page
 
 
 def test_review_updates_answers_200_without_since(client_for, opened, engineer, product):
@@ -933,3 +939,48 @@ def test_a_request_for_changes_notifies_the_tech_lead(opened, tech_lead, enginee
     notification = Notification.objects.get(kind=Notification.Kind.CHANGES_REQUESTED)
     assert notification.recipient == tech_lead
     assert "Split the vault." in notification.text
+
+
+def test_the_verdicts_never_say_more_approvals_of_fewer_needed(client_for, squad, tech_lead):
+    project = ProjectFactory(squad=squad, tech_lead=tech_lead)
+    review = DesignReviewFactory(
+        milestone=MilestoneFactory(project=project, phase=Phase.DESIGN_REVIEW),
+        status=DesignReview.Status.OPEN,
+    )
+    for _ in range(3):
+        VerdictFactory(review=review, reviewer=UserFactory())
+
+    page = client_for(tech_lead).get(review.get_absolute_url()).content.decode()
+
+    assert "3 counted approvals</strong> (2 needed, reached)" in page
+    assert "3 of 2" not in page
+
+
+def test_a_heading_in_an_artifact_ranks_below_the_cards_title_on_the_review_page(
+    client_for, squad, tech_lead
+):
+    project = ProjectFactory(squad=squad, tech_lead=tech_lead)
+    milestone = MilestoneFactory(project=project, phase=Phase.DESIGN_REVIEW)
+    spec = milestone.artifacts.get(kind=ArtifactKind.DESIGN_SPEC)
+    services.save_artifact_body(
+        tech_lead, spec, body="# Goal\n\n## Scope\n\nTokens.", base_revision=0
+    )
+    review = DesignReviewFactory(milestone=milestone, status=DesignReview.Status.OPEN)
+
+    page = client_for(tech_lead).get(review.get_absolute_url()).content.decode()
+
+    assert "<h3>Goal</h3>" in page and "<h4>Scope</h4>" in page
+    assert page.count("<h1") == 1
+
+
+def test_an_open_review_points_a_reviewer_to_their_verdict(client_for, squad, tech_lead):
+    project = ProjectFactory(squad=squad, tech_lead=tech_lead)
+    review = DesignReviewFactory(
+        milestone=MilestoneFactory(project=project, phase=Phase.DESIGN_REVIEW),
+        status=DesignReview.Status.OPEN,
+    )
+
+    page = client_for(tech_lead).get(review.get_absolute_url()).content.decode()
+
+    assert '<a href="#your-verdict">Give your verdict ↓</a>' in page
+    assert 'id="your-verdict"' in page

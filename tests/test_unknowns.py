@@ -820,6 +820,7 @@ UNKNOWN_REQUESTS = [
     ("unknown-edit", "get"),
     ("unknown-edit", "post"),
     ("unknown-resolve", "post"),
+    ("unknown-vendor-contact", "post"),
     ("unknown-comment", "post"),
     ("deferral-request", "post"),
 ]

@@ -511,6 +511,11 @@ class StoryChangeSerializer(Input):
     assignee = UserField(required=False, allow_null=True)
 
 
+class StoryClaimSerializer(Input):
+    # Whom the caller takes the story from, knowingly; without it a teammate's story stays theirs.
+    take_over_from = UserField(required=False, allow_null=True, default=None)
+
+
 class SubtaskInputSerializer(Input):
     title = serializers.CharField(max_length=200)
     assignee = UserField(required=False, allow_null=True, default=None)

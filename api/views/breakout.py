@@ -18,6 +18,7 @@ from api.serializers.reviews import (
     BreakoutInputSerializer,
     BreakoutSerializer,
     StoryChangeSerializer,
+    StoryClaimSerializer,
     StoryInputSerializer,
     StorySerializer,
     SubtaskChangeSerializer,
@@ -85,12 +86,19 @@ class StoryDetail(ApiView):
 class StoryClaim(ApiView):
     @extend_schema(
         summary="Claim the story: the caller becomes its assignee",
-        request=None,
-        responses=answers({200: StorySerializer}, 401, 403, 404),
+        description="A story a teammate holds is taken over only when `take_over_from` "
+        "names that teammate; otherwise the claim is refused with a 400.",
+        request=StoryClaimSerializer,
+        responses=answers({200: StorySerializer}, 400, 401, 403, 404),
     )
     def post(self, request: ApiRequest, pk: int) -> Response:
         story = access.get_story_by_id_for(request.user, pk)
-        return _story_answer(services.claim_story(request.user, story))
+        holder = valid(StoryClaimSerializer, request.data)["take_over_from"]
+        return _story_answer(
+            services.claim_story(
+                request.user, story, take_over_from=holder.pk if holder is not None else None
+            )
+        )
 
 
 class StorySubtasks(ApiView):

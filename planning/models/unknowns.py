@@ -25,15 +25,18 @@ class UnknownQuerySet(models.QuerySet):
         return self.filter(status=value)
 
     def with_priority_rank(self) -> UnknownQuerySet:
-        return self.annotate(
-            priority_rank=models.Case(
-                *(
-                    models.When(priority=value, then=models.Value(rank))
-                    for rank, value in enumerate(Unknown.Priority.values)
-                ),
-                output_field=models.IntegerField(),
-            )
-        )
+        return self.annotate(priority_rank=priority_rank())
+
+
+def priority_rank(field: str = "priority") -> models.Case:
+    """0 for a blocker, up to 3 for low: sorts the most urgent first, from any model through `field`."""
+    return models.Case(
+        *(
+            models.When(**{field: value}, then=models.Value(rank))
+            for rank, value in enumerate(UnknownPriority.values)
+        ),
+        output_field=models.IntegerField(),
+    )
 
 
 class Unknown(models.Model):

@@ -215,23 +215,41 @@ def update_story(actor: User, story: Story, **changes: Any) -> Story:
         _check_member(story.milestone, changes["assignee"], "assignee")
         if changes["assignee"] is not None and changes["assignee"].pk != story.assignee_id:
             _refuse_when_done(story.milestone)
+    before = story.assignee
     for field, value in changes.items():
         setattr(story, field, value)
     story.full_clean(exclude=["milestone", "number"])
     story.save(update_fields=[*changes])
+    if "assignee" in changes and getattr(before, "pk", None) != getattr(story.assignee, "pk", None):
+        record(
+            story.milestone,
+            actor,
+            "story_assigned",
+            f"{actor.display_name} gave {story.key} “{story.title}” to "
+            f"{story.assignee.display_name if story.assignee else 'no one'}.",
+        )
     return story
 
 
 @transaction.atomic
-def claim_story(actor: User, story: Story) -> Story:
-    """Take an unclaimed story; one claimed by a teammate stays theirs until handed over."""
+def claim_story(actor: User, story: Story, *, take_over_from: int | None = None) -> Story:
+    """Take an unclaimed story; one claimed by a teammate stays theirs unless taken over knowingly.
+
+    `take_over_from` is the id of the teammate the caller saw holding the story
+    and chose to take it from: a claim never takes a story from someone the
+    caller did not name, and so never from whoever claimed it in the meantime.
+    """
     milestone = lock_milestone(story.milestone_id)
     require(actor, Action.TAKE_PART, milestone)
     _refuse_when_done(milestone)
     # Conditional on the stored assignee, so a claim never silently takes a teammate's story.
+    holders = Q(assignee__isnull=True) | Q(assignee=actor)
+    if take_over_from is not None:
+        holders |= Q(assignee_id=take_over_from)
+    previous = Story.objects.select_related("assignee").get(pk=story.pk).assignee
     claimed = (
         Story.objects.filter(pk=story.pk)
-        .filter(Q(assignee__isnull=True) | Q(assignee=actor))
+        .filter(holders)
         .update(
             assignee=actor,
             status=Case(
@@ -247,11 +265,14 @@ def claim_story(actor: User, story: Story) -> Story:
         raise ValidationError(
             f"{holder} has already claimed {story.key}; ask them to hand it over."
         )
+    taken = previous is not None and previous.pk != actor.pk
     record(
         milestone,
         actor,
         "story_claimed",
-        f"{actor.display_name} claimed {story.key} “{story.title}”.",
+        f"{actor.display_name} took over {story.key} “{story.title}” from {previous.display_name}."
+        if taken and previous is not None
+        else f"{actor.display_name} claimed {story.key} “{story.title}”.",
     )
     return story
 

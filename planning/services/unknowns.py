@@ -55,6 +55,10 @@ def _label(field_name: str) -> str:
     return str(field.verbose_name) if isinstance(field, Field) else field_name
 
 
+def _day(day: date | None) -> str:
+    return f"{day.day} {day:%b}" if day else ""
+
+
 def _touch(unknown: Unknown) -> None:
     unknown.last_activity_at = timezone.now()
 
@@ -80,14 +84,17 @@ def add_unknown(
     owner: User | None = None,
     due_on: date | None = None,
     vendor: str = "",
+    vendor_contacted_on: date | None = None,
     detail: str = "",
     ticket_url: str = "",
 ) -> Unknown:
+    """Add an unknown; one that names a vendor waits on them, asked today unless said otherwise."""
     # The milestone row lock numbers unknowns U-1, U-2, … without gaps or clashes.
     milestone = lock_milestone(milestone.pk)
     require(actor, Action.EDIT_UNKNOWN, milestone)
     _check_owner(milestone, owner)
     last = milestone.unknowns.aggregate(last=Max("number"))["last"] or 0
+    vendor = vendor.strip()
     unknown = Unknown(
         milestone=milestone,
         number=last + 1,
@@ -100,13 +107,18 @@ def add_unknown(
         ticket_url=ticket_url,
         created_by=actor,
     )
+    if vendor:
+        unknown.status = Unknown.Status.WAITING_ON_VENDOR
+        unknown.vendor_contacted_on = vendor_contacted_on or timezone.localdate()
     unknown.full_clean(exclude=["milestone", "number"])
     unknown.save()
+    waiting = f", waiting on {vendor} since {_day(unknown.vendor_contacted_on)}" if vendor else ""
     record(
         milestone,
         actor,
         "unknown_added",
-        f"{actor.display_name} added {unknown.key} “{title}” ({unknown.get_priority_display().lower()}).",
+        f"{actor.display_name} added {unknown.key} “{title}” "
+        f"({unknown.get_priority_display().lower()}){waiting}.",
         unknown=unknown.pk,
     )
     _assigned(actor, unknown)
@@ -153,6 +165,35 @@ def update_unknown(actor: User, unknown: Unknown, **changes: Any) -> Unknown:
     record(locked.milestone, actor, "unknown_changed", summary, unknown=locked.pk, fields=changed)
     if "owner" in changed:
         _assigned(actor, locked)
+    return locked
+
+
+@transaction.atomic
+def record_vendor_contact(actor: User, unknown: Unknown, on: date | None = None) -> Unknown:
+    """The vendor was asked (again): the unknown waits on them from `on` (today by default).
+
+    A blocker waiting on a contacted vendor no longer holds the milestone back
+    from its design review, and the follow-up reminder counts from this date.
+    """
+    locked = _lock(unknown.pk, unknown.milestone_id)
+    require(actor, Action.EDIT_UNKNOWN, locked.milestone)
+    if locked.is_settled:
+        raise ValidationError(f"{locked.key} is {locked.get_status_display().lower()} already.")
+    if not locked.vendor.strip():
+        raise ValidationError({"vendor": "Say which vendor it waits on first."})
+    locked.status = Unknown.Status.WAITING_ON_VENDOR
+    locked.vendor_contacted_on = on or timezone.localdate()
+    _touch(locked)
+    locked.save(update_fields=["status", "vendor_contacted_on", "last_activity_at"])
+    record(
+        locked.milestone,
+        actor,
+        "unknown_changed",
+        f"{actor.display_name} contacted {locked.vendor} about {locked.key} "
+        f"on {_day(locked.vendor_contacted_on)}.",
+        unknown=locked.pk,
+        fields=["status", "vendor_contacted_on"],
+    )
     return locked
 
 

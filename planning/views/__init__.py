@@ -6,6 +6,7 @@ from planning.views.artifacts import (
     artifact_preview,
     artifact_status,
 )
+from planning.views.dashboard import dashboard
 from planning.views.diagrams import diagram_frame
 from planning.views.inbox import (
     inbox,
@@ -39,7 +40,6 @@ from planning.views.milestones import (
     milestone_transition,
 )
 from planning.views.projects import (
-    dashboard,
     project_create,
     project_detail,
     project_edit,
@@ -70,6 +70,7 @@ from planning.views.unknowns import (
     unknown_edit,
     unknown_list,
     unknown_resolve,
+    unknown_vendor_contact,
 )
 
 __all__ = [
@@ -131,6 +132,7 @@ __all__ = [
     "unknown_edit",
     "unknown_list",
     "unknown_resolve",
+    "unknown_vendor_contact",
     "verdict_dismiss",
     "verdict_set",
     "webhook_log",

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.http import AuthenticatedRequest
+from config.inputs import parse_id
 from notifications.models import Notification, WebhookDelivery
 from planning import services
 from planning.calendar import breakout_ics, kickoff_ics
@@ -247,7 +248,12 @@ def story_claim(
     milestone = _milestone(request, squad_slug, project_slug, number)
     access.require(request.user, Action.TAKE_PART, milestone)
     try:
-        story = services.claim_story(request.user, _story(milestone, story_number))
+        story = services.claim_story(
+            request.user,
+            _story(milestone, story_number),
+            # The teammate named on the "Take over from …" button the user pressed.
+            take_over_from=parse_id(request.POST.get("take_over_from", "")),
+        )
     except ValidationError as error:  # a teammate claimed it first, or the milestone is done
         _errors(request, error)
     else:

@@ -21,7 +21,7 @@ from planning import services, workflow
 from planning.exceptions import GuardRefused
 from planning.forms import MilestoneForm, MoveBackForm
 from planning.fragments import page_content
-from planning.models import DesignReview, Milestone
+from planning.models import DesignReview, KickoffMeeting, Milestone
 from planning.services.decisions import decisions
 from planning.state import (
     AROUND_MILESTONE,
@@ -88,15 +88,55 @@ def milestone_edit(
 
 def _phase_steps(milestone: Milestone) -> list[dict[str, str | int]]:
     current = milestone.phase_index
+    # Reaching the last phase completes it: Done shows a tick, not a number.
+    finished = milestone.phase == Phase.DONE
     return [
         {
             "value": value,
             "label": label,
             "number": index + 1,
-            "state": "done" if index < current else "current" if index == current else "todo",
+            "state": "done"
+            if index < current or finished
+            else "current"
+            if index == current
+            else "todo",
         }
         for index, (value, label) in enumerate(Phase.choices)
     ]
+
+
+# The part of the page each phase is about, shown first under its readiness.
+FOCUS = {
+    Phase.ARCHITECTURE: "artifacts",
+    Phase.PROTOCOLS: "artifacts",
+    Phase.DESIGN_SPEC: "artifacts",
+    Phase.UNKNOWNS: "unknowns",
+    Phase.DESIGN_REVIEW: "review",
+    Phase.KICKOFF: "kickoff",
+    Phase.TASK_BREAKOUT: "stories",
+    Phase.DONE: "stories",
+}
+
+
+def _later_lines(items: list[Unmet]) -> list[str]:
+    """What a later move asks, one short line per kind of thing rather than one per unknown."""
+    keys: dict[str, list[str]] = {}
+    lines = []
+    for item in items:
+        kind = item.code.split(":")[0]
+        if item.unknown_key:
+            keys.setdefault(kind, []).append(item.unknown_key)
+        else:
+            lines.append(item.message[0].lower() + item.message[1:].rstrip("."))
+    for kind, found in keys.items():
+        n, listed = len(found), ", ".join(found)
+        if kind == "unknown_unsettled":
+            lines.insert(0, f"{n} unknown{'s' if n != 1 else ''} to resolve or defer ({listed})")
+        elif kind == "blocker_open":
+            lines.insert(0, f"blocker{'s' if n != 1 else ''} {listed} handled")
+        else:
+            lines.append(f"an owner for {listed}")
+    return lines
 
 
 def fix_links(
@@ -161,8 +201,33 @@ def milestone_context(
     )
     log = decisions(milestone)
     may_add = access.can(request.user, Action.EDIT_UNKNOWN, milestone)
+    may_run = access.can(request.user, Action.MOVE_PHASE, milestone)
     current_review = next((r for r in reviews if r.status != DesignReview.Status.CLOSED), None)
+    latest_review = reviews[0] if reviews else None
+    focus = FOCUS[Phase(milestone.phase)]
+    if focus == "kickoff":
+        # Only the kick-off phase shows the concerns themselves; other phases link to them.
+        extra.setdefault(
+            "kickoff_meeting", KickoffMeeting.objects.filter(milestone=milestone).first()
+        )
+        extra.setdefault(
+            "concerns",
+            list(milestone.concerns.select_related("raised_by").order_by("-status", "created_at")),
+        )
     return {
+        "focus": focus,
+        "later": [
+            (Phase(phase).label, _later_lines(items)) for phase, items in workflow.later_asks(facts)
+        ],
+        # The Unknowns phase is about listing them: none listed is no reason for a tick.
+        "no_unknowns_yet": milestone.phase == Phase.UNKNOWNS and not table["unknowns"],
+        "latest_review": latest_review,
+        # A review approved is the end of reviewing; another round follows only a refusal.
+        "offer_review": may_run
+        and current_review is None
+        and not (latest_review and latest_review.outcome == DesignReview.Outcome.APPROVED),
+        "unsettled_count": sum(1 for u in table["unknowns"] if not u.is_settled),
+        "artifacts_settled": sum(1 for a in artifacts if a.is_ready or a.is_waived),
         **table,
         "rows_html": unknown_rows_html(milestone, table["unknowns"], may_add=may_add),
         "add_form": extra.pop("add_form", None) or UnknownAddForm(milestone=milestone),
@@ -186,7 +251,7 @@ def milestone_context(
         or (MoveBackForm(phases=earlier) if earlier else None),
         "reviews": reviews,
         "current_review": current_review,
-        "may_run": access.can(request.user, Action.MOVE_PHASE, milestone),
+        "may_run": may_run,
         "stories": stories,
         "activities": activities[:TIMELINE_ON_PAGE],
         "more_activities": len(activities) > TIMELINE_ON_PAGE,

@@ -7,69 +7,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import slug_re
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from config.http import AuthenticatedRequest
 from config.inputs import text_problem
-from notifications.models import Notification
 from planning import services
 from planning.forms import ProjectForm
-from planning.models import DeferralRequest, Unknown
-from planning.workflow import Phase
 from squads import access
 from squads.access import Action
 from squads.views import PAGE_SIZE, add_service_errors
-
-
-@login_required
-def dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    """My work: what is mine to answer, decide or move forward, most urgent first."""
-    user = request.user
-    today = timezone.localdate()
-    projects = access.projects_for(user).select_related("squad", "tech_lead", "principal_engineer")
-    my_unknowns = list(
-        Unknown.objects.unsettled()
-        .filter(owner=user, milestone__in=access.milestones_for(user))
-        .select_related("milestone__project__squad")
-        .with_priority_rank()
-        # Earliest due first puts the overdue ones on top; then the most urgent.
-        .order_by(F("due_on").asc(nulls_last=True), "priority_rank", "last_activity_at")[:50]
-    )
-    for unknown in my_unknowns:
-        unknown.overdue = bool(unknown.due_on and unknown.due_on < today)
-    context = {
-        "my_unknowns": my_unknowns,
-        "waiting_deferrals": list(
-            access.deferrals_for(user)
-            .filter(
-                status=DeferralRequest.Status.PENDING,
-                unknown__milestone__project__principal_engineer=user,
-            )
-            .exclude(requested_by=user)
-            .select_related("unknown__milestone__project__squad", "requested_by")
-            .order_by("created_at")[:20]
-        ),
-        "unread": list(
-            Notification.objects.filter(recipient=user, read_at__isnull=True).order_by(
-                "-created_at"
-            )[:8]
-        ),
-        "led_milestones": list(
-            access.milestones_for(user)
-            .filter(tech_lead=user)
-            .exclude(phase=Phase.DONE)
-            .select_related("project__squad")
-            .order_by("due_on", "project__name", "number")[:20]
-        ),
-        "led_projects": list(projects.filter(tech_lead=user).order_by("name")),
-        "principal_projects": list(projects.filter(principal_engineer=user).order_by("name")),
-        "squads": list(access.squads_for(user).order_by("name")),
-    }
-    return render(request, "planning/dashboard.html", context)
 
 
 @login_required

@@ -91,7 +91,7 @@ def _threads(comments: list[Comment], artifacts: dict[str, Artifact]) -> dict[st
     """Top-level comments by artifact kind ("" for general), each with its replies, and
     where each comment on a block shows now (`place`, or `outdated` when its text is gone)."""
     by_id = {c.pk: c for c in comments}
-    bodies = render_markdown_many([c.body for c in comments])
+    bodies = render_markdown_many([c.body for c in comments], demote=2)
     current = {kind: blocks.split_blocks(a.body) for kind, a in artifacts.items()}
     for comment, html in zip(comments, bodies, strict=True):
         comment.thread_replies = []
@@ -117,8 +117,9 @@ def _artifact_view(artifact: Artifact, thread: list[Comment]) -> dict[str, Any]:
     then the outdated comments and those on the artifact as a whole."""
     found = blocks.split_blocks(artifact.body)
     definitions = blocks.link_definitions(artifact.body)
+    # Under the card's own title (an h2): the text's "#" becomes an h3.
     html = render_markdown_many(
-        [f"{b.source}\n\n{definitions}" if definitions else b.source for b in found]
+        [f"{b.source}\n\n{definitions}" if definitions else b.source for b in found], demote=2
     )
     on_block: dict[int, list[Comment]] = {}
     for comment in thread:

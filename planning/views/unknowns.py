@@ -31,6 +31,7 @@ from planning.forms import (
 from planning.fragments import cached_fragments, page_key, row_state
 from planning.markdown import render_markdown
 from planning.models import DeferralRequest, Milestone, Unknown
+from planning.models.unknowns import priority_rank
 from planning.state import CachedPage, Rows
 from squads import access
 from squads.access import Action
@@ -319,6 +320,38 @@ def _row_context(request: AuthenticatedRequest, unknown: Unknown) -> dict[str, A
 
 @login_required
 @require_POST
+def unknown_vendor_contact(
+    request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
+) -> HttpResponse:
+    """Record that the vendor was asked today: the row in place (htmx), or back to where it was."""
+    unknown = _unknown(request, squad_slug, project_slug, number, key)
+    milestone = unknown.milestone
+    access.require(request.user, Action.EDIT_UNKNOWN, milestone)
+    try:
+        unknown = services.record_vendor_contact(request.user, unknown)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(unknown)
+    if request.htmx:
+        rows = unknowns_table(milestone, {})
+        unknown = next(u for u in rows["unknowns"] if u.pk == unknown.pk)
+        answer = render(
+            request, "planning/includes/unknown_row.html", _row_context(request, unknown)
+        )
+        # A blocker waiting on a contacted vendor no longer holds the milestone back.
+        trigger_client_event(answer, "unknownsChanged")
+        return answer
+    messages.success(request, f"{unknown.key}: contact with {unknown.vendor} recorded for today.")
+    back = request.POST.get("back", "")
+    if back == "milestone":
+        return redirect(milestone.get_absolute_url() + "#unknowns")
+    if back == "list":
+        return redirect("planning:unknown-list", **milestone.url_kwargs())
+    return redirect(unknown)
+
+
+@login_required
+@require_POST
 def unknown_resolve(
     request: AuthenticatedRequest, squad_slug: str, project_slug: str, number: int, key: str
 ) -> HttpResponse:
@@ -387,25 +420,41 @@ def _approvals_context(request: AuthenticatedRequest, **extra: Any) -> dict[str,
         "decided_by",
     )
     return {
+        # Blockers first, then by priority; the oldest request first within one.
         "pending": list(
             mine.filter(status=DeferralRequest.Status.PENDING)
             .select_related(*related)
-            .order_by("created_at")
+            .order_by(priority_rank("unknown__priority"), "created_at")
         ),
         "decided": list(
             mine.exclude(status=DeferralRequest.Status.PENDING)
             .select_related(*related)
             .order_by("-decided_at")[:20]
         ),
-        "decision_form": DeferralDecisionForm(),
         **extra,
     }
+
+
+def _cards(
+    pending: list[DeferralRequest], bound: Mapping[int, DeferralDecisionForm]
+) -> list[tuple[DeferralRequest, DeferralDecisionForm]]:
+    """Each card with its own form, with ids of its own: a label in one card checks that card's radio."""
+    return [
+        (deferral, bound.get(deferral.pk) or DeferralDecisionForm(auto_id=decision_ids(deferral)))
+        for deferral in pending
+    ]
+
+
+def decision_ids(deferral: DeferralRequest) -> str:
+    return f"deferral-{deferral.pk}-%s"
 
 
 @login_required
 def approvals(request: AuthenticatedRequest) -> HttpResponse:
     """The principal engineer's queue: deferrals waiting for a decision, in every project."""
-    return render(request, "planning/approvals.html", _approvals_context(request))
+    context = _approvals_context(request)
+    context["cards"] = _cards(context["pending"], {})
+    return render(request, "planning/approvals.html", context)
 
 
 @login_required
@@ -415,7 +464,7 @@ def deferral_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         access.deferrals_for(request.user).select_related("unknown__milestone__project"), pk=pk
     )
     access.require(request.user, Action.DECIDE_DEFERRAL, deferral)
-    form = DeferralDecisionForm(request.POST)
+    form = DeferralDecisionForm(request.POST, auto_id=decision_ids(deferral))
     if form.is_valid():
         try:
             decided = services.decide_deferral(
@@ -435,9 +484,6 @@ def deferral_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 f"Deferral of {decided.unknown.key} {decided.get_status_display().lower()}.",
             )
             return redirect("planning:approvals")
-    return render(
-        request,
-        "planning/approvals.html",
-        _approvals_context(request, forms={deferral.pk: form}),
-        status=400,
-    )
+    context = _approvals_context(request)
+    context["cards"] = _cards(context["pending"], {deferral.pk: form})
+    return render(request, "planning/approvals.html", context, status=400)

@@ -15,6 +15,23 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// A page's message ("Saved.", "Moved on.") speaks of what was done before: once an
+// in-place change is sent, it is out of date, and the change brings its own word.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const verb = event.detail.requestConfig && event.detail.requestConfig.verb;
+  if (event.detail.successful && verb && verb.toLowerCase() !== "get") {
+    document.querySelectorAll("#main > .messages").forEach((messages) => messages.remove());
+  }
+});
+
+// Forms that take something from someone (a teammate's story) ask first.
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
+
 // Forms marked data-reset-on-success (comments) empty themselves once htmx has
 // sent them, so the next comment starts blank; a refused one keeps what was typed.
 document.addEventListener("htmx:afterRequest", (event) => {
