@@ -7,6 +7,7 @@ planning.services, which checks the caller's role and the rules.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import django_filters
@@ -16,7 +17,9 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from api.pagination import Counted, CountedPagination
 from api.schema import answers
+from api.serializers import unknown_rows
 from api.serializers.milestones import (
     DeferralCreateSerializer,
     DeferralDecisionSerializer,
@@ -99,6 +102,7 @@ UNKNOWN_LIST = CachedPage(
 
 class UnknownList(ApiView):
     filterset_class = UnknownFilter
+    pagination_class = CountedPagination
 
     @extend_schema(
         summary="The unknowns of a milestone, by priority",
@@ -114,11 +118,22 @@ class UnknownList(ApiView):
         )
         body = fragments.store().get(key) if key else None
         if body is None:
-            # Rows as dicts: the serializer reads them as it reads an Unknown.
-            body = self.page(_unknowns(milestone).values(), UnknownSerializer).data
+            body = self._list(request, milestone)
             if key:
                 fragments.store().set(key, body, fragments.SECONDS)
         return Response(body)
+
+    def _list(self, request: ApiRequest, milestone: Milestone) -> Any:
+        filtered = any(name in request.query_params for name in UnknownFilter.base_filters)
+        if not filtered and unknown_rows.applies():
+            # The whole list, as the serializer would write it, from one query (the
+            # usual call); a filtered one through django-filter and the serializer.
+            rows = Counted(partial(unknown_rows.window, milestone.pk))
+            # Django's paginator takes any rows that slice and count, not only a queryset.
+            page = self.paginate_queryset(rows)  # type: ignore[arg-type]
+            return self.get_paginated_response(page).data
+        # Rows as dicts: the serializer reads them as it reads an Unknown.
+        return self.page(_unknowns(milestone).values(), UnknownSerializer).data
 
     @extend_schema(
         summary="Add an unknown (squad members)",
