@@ -240,6 +240,30 @@ def test_the_milestone_lookup_keeps_outsiders_and_uninvited_guests_out(
         access.get_milestone_by_id_for(tech_lead, milestone.pk + 1000)
 
 
+@pytest.mark.parametrize(
+    "person", ["tech_lead", "engineer", "product", "principal", "guest", "outsider"]
+)
+def test_the_light_milestone_lookup_lets_in_whom_the_full_one_does(
+    request, milestone, tech_lead, guest, person
+):
+    review = services.schedule_review(tech_lead, milestone, scheduled_for=timezone.now())
+    services.invite_guest(tech_lead, review, guest)
+    user = request.getfixturevalue(person)
+
+    def seen(lookup, pk: int) -> int | None:
+        try:
+            found = lookup(user, pk)
+        except Http404:
+            return None
+        return found if isinstance(found, int) else found.pk
+
+    for pk in (milestone.pk, milestone.pk + 1000, 0, -1, 2**63):
+        full = seen(access.get_milestone_by_id_for, pk)
+        assert seen(access.get_milestone_id_for, pk) == full, (person, pk)
+    sees = person not in ("guest", "outsider")
+    assert seen(access.get_milestone_id_for, milestone.pk) == (milestone.pk if sees else None)
+
+
 def test_an_invited_guest_reaches_the_milestone_only_as_a_guest(milestone, tech_lead, guest):
     review = services.schedule_review(tech_lead, milestone, scheduled_for=timezone.now())
     services.invite_guest(tech_lead, review, guest)
