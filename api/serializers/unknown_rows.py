@@ -96,4 +96,5 @@ def window(milestone_id: int, offset: int, limit: int) -> tuple[list[dict[str, A
         cursor.execute(_SQL, params)
         found = cursor.fetchall()
     total = found[0][-1] if found else 0
+    # Each row ends with the count, which zip leaves out: it stops at the last field.
     return [dict(zip(FIELDS, row, strict=False)) for row in found], total
