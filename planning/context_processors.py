@@ -4,12 +4,28 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 
 from notifications.models import Notification
-from planning.models import DeferralRequest, Project
+from planning.models import DeferralRequest, Project, Unknown
 
 
 def _count(queryset: QuerySet, by: str) -> Coalesce:
-    counted = queryset.order_by().values(by).annotate(n=Count("pk")).values("n")
+    # COUNT(*), not of a column: an index that holds the filter's columns answers it alone.
+    counted = queryset.order_by().values(by).annotate(n=Count("*")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _waiting_for(principal: OuterRef) -> QuerySet:
+    """The unknowns of the principal engineer's projects with a deferral waiting for them.
+
+    At most one deferral of an unknown waits (a unique constraint), so these count
+    the deferrals. From the person's milestones to their unknowns' ids
+    (`unknown_milestone_ids_idx`) and the pending deferrals' partial index
+    (`one_pending_deferral_per_unknown`): indexes alone, rather than every
+    pending deferral's row in the organisation.
+    """
+    pending = DeferralRequest.objects.filter(
+        unknown=OuterRef("pk"), status=DeferralRequest.Status.PENDING
+    )
+    return Unknown.objects.filter(Exists(pending), milestone__project__principal_engineer=principal)
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -26,11 +42,7 @@ def navigation(request: HttpRequest) -> dict:
                 "recipient",
             ),
             approvals_count=_count(
-                DeferralRequest.objects.filter(
-                    status=DeferralRequest.Status.PENDING,
-                    unknown__milestone__project__principal_engineer=OuterRef("pk"),
-                ),
-                "status",
+                _waiting_for(OuterRef("pk")), "milestone__project__principal_engineer"
             ),
             is_principal=Exists(Project.objects.filter(principal_engineer=OuterRef("pk"))),
         )

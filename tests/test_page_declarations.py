@@ -56,7 +56,7 @@ FOR_THE_REQUEST = {
 }
 # The API's list shows nothing of its milestone but its unknowns.
 API_ACCESS = {
-    ("squads.access", "get_milestone_by_id_for"): (
+    ("squads.access", "get_milestone_id_for"): (
         "the access check, made on every request before the cache is read"
     ),
 }

@@ -223,16 +223,16 @@ def test_a_comment_changed_in_bulk_shows_in_its_thread(client_for, review, engin
 
 
 def test_the_unknowns_fingerprint_follows_unknowns_and_deferrals_only(milestone, other, tech_lead):
-    before = unknowns_fingerprint(milestone)
+    before = unknowns_fingerprint(milestone.pk)
     unknown = services.add_unknown(tech_lead, milestone, title="Which HSM?")
-    added = unknowns_fingerprint(milestone)
+    added = unknowns_fingerprint(milestone.pk)
     assert added != before
     services.request_deferral(tech_lead, unknown, reason="Vendor is slow.", defer_until="M3")
-    deferred = unknowns_fingerprint(milestone)
+    deferred = unknowns_fingerprint(milestone.pk)
     assert deferred != added
     services.add_unknown(tech_lead, other, title="Elsewhere")
     Artifact.objects.filter(milestone=milestone).update(status="draft")
-    assert unknowns_fingerprint(milestone) == deferred
+    assert unknowns_fingerprint(milestone.pk) == deferred
 
 
 def test_the_api_list_answers_each_query_for_itself_and_shows_each_change(

@@ -7,6 +7,7 @@ planning.services, which checks the caller's role and the rules.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import django_filters
@@ -16,7 +17,9 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from api.pagination import Counted, CountedPagination
 from api.schema import answers
+from api.serializers import unknown_rows
 from api.serializers.milestones import (
     DeferralCreateSerializer,
     DeferralDecisionSerializer,
@@ -29,7 +32,7 @@ from api.serializers.milestones import (
 from api.views.base import ApiRequest, ApiView, valid
 from planning import fragments, services
 from planning.fragments import page_key
-from planning.models import DeferralRequest, Milestone, Unknown
+from planning.models import DeferralRequest, Unknown
 from planning.models.unknowns import UnknownQuerySet
 from planning.state import UNKNOWNS_OF_MILESTONE, CachedPage, Rows
 from squads import access
@@ -51,9 +54,10 @@ def _unknown_body(unknown: Unknown) -> dict[str, Any]:
     return UnknownSerializer(unknown).data
 
 
-def _unknowns(milestone: Milestone) -> QuerySet[Unknown]:
+def _unknowns(milestone_id: int) -> QuerySet[Unknown]:
     return (
-        milestone.unknowns.with_priority_rank()
+        Unknown.objects.filter(milestone_id=milestone_id)
+        .with_priority_rank()
         .annotate(deferral_pending=_pending_deferral())
         .order_by("priority_rank", "number")
     )
@@ -93,12 +97,13 @@ UNKNOWN_LIST = CachedPage(
     "api-unknowns",
     Rows("planning.Unknown", "milestone_id = %(m)s"),
     Rows("planning.DeferralRequest", f"unknown_id IN ({UNKNOWNS_OF_MILESTONE})"),
-    params=lambda milestone: {"m": milestone.pk},
+    params=lambda milestone_id: {"m": milestone_id},
 )
 
 
 class UnknownList(ApiView):
     filterset_class = UnknownFilter
+    pagination_class = CountedPagination
 
     @extend_schema(
         summary="The unknowns of a milestone, by priority",
@@ -107,18 +112,29 @@ class UnknownList(ApiView):
     def get(self, request: ApiRequest, pk: int) -> Response:
         # One page of unknowns, from the cache while the milestone's unknowns and their
         # deferral requests are as they were (planning.state) for this very query.
-        milestone = access.get_milestone_by_id_for(request.user, pk)
-        fingerprint = UNKNOWN_LIST.fingerprint(milestone)
+        milestone_id = access.get_milestone_id_for(request.user, pk)
+        fingerprint = UNKNOWN_LIST.fingerprint(milestone_id)
         key = page_key(
             UNKNOWN_LIST, fingerprint, viewer=None, extra=(request.build_absolute_uri(),)
         )
         body = fragments.store().get(key) if key else None
         if body is None:
-            # Rows as dicts: the serializer reads them as it reads an Unknown.
-            body = self.page(_unknowns(milestone).values(), UnknownSerializer).data
+            body = self._list(request, milestone_id)
             if key:
                 fragments.store().set(key, body, fragments.SECONDS)
         return Response(body)
+
+    def _list(self, request: ApiRequest, milestone_id: int) -> Any:
+        filtered = any(name in request.query_params for name in UnknownFilter.base_filters)
+        if not filtered and unknown_rows.applies():
+            # The whole list, as the serializer would write it, from one query (the
+            # usual call); a filtered one through django-filter and the serializer.
+            rows = Counted(partial(unknown_rows.window, milestone_id))
+            # Django's paginator takes any rows that slice and count, not only a queryset.
+            page = self.paginate_queryset(rows)  # type: ignore[arg-type]
+            return self.get_paginated_response(page).data
+        # Rows as dicts: the serializer reads them as it reads an Unknown.
+        return self.page(_unknowns(milestone_id).values(), UnknownSerializer).data
 
     @extend_schema(
         summary="Add an unknown (squad members)",

@@ -106,6 +106,10 @@ class Unknown(models.Model):
                 condition=Q(status__in=["open", "investigating", "waiting_on_vendor"]),
             ),
             models.Index(fields=["owner", "status"]),
+            # The ids of a milestone's unknowns from the index alone: the navigation bar
+            # counts a principal engineer's waiting deferrals from their milestones'
+            # unknowns, on every page (planning.context_processors).
+            models.Index(fields=["milestone", "id"], name="unknown_milestone_ids_idx"),
         ]
 
     def __str__(self) -> str:
