@@ -169,11 +169,12 @@ def test_my_work_shows_the_open_review_to_its_reviewers_and_the_deferrals_to_the
 
     users = get_user_model().objects
     page = new_page(users.get(username="eng1"))
-    # Ezra gave his verdict already: the open review is on his agenda, with its date.
-    agenda = page.locator("#my-meetings")
-    expect(agenda).to_contain_text("Design review · M14 Refunds to saved cards")
-    expect(agenda).to_contain_text("open")
-    expect(page.locator("#my-verdicts")).to_have_count(0)
+    # Ezra approved, then the design spec changed: his approval is stale, so the open
+    # review waits for his verdict again, first on the page, with when it is due.
+    verdicts = page.locator("#my-verdicts")
+    expect(verdicts).to_contain_text("Design review 1 of M14 Refunds to saved cards")
+    expect(verdicts).to_contain_text("due")
+    expect(page.locator(".work-card").first).to_have_id("my-verdicts")
 
     page = new_page(users.get(username="principal"))
     # Paul has not: it waits for his verdict, first on the page.

@@ -25,6 +25,7 @@ from planning.forms import UnknownAddForm
 from planning.models import DeferralRequest, Unknown
 from squads import access
 from squads.access import Action
+from tests.factories import VerdictFactory
 from tests.helpers import unknown_url
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +124,10 @@ def _every_kind_of_unknown(milestone, tech_lead, engineer, principal) -> None:
         )
         note = "Not now." if decision == "reject" else ""
         services.decide_deferral(principal, deferral, decision=decision, note=note)
+    # A condition of an approval: an unknown that names the verdict it came from.
+    verdict = VerdictFactory.create(review__milestone=milestone, reviewer=principal)
+    condition = add(title="Load-test refunds?", priority=Unknown.Priority.HIGH)
+    Unknown.objects.filter(pk=condition.pk).update(from_verdict=verdict)
     # Times to the second, and with microseconds that begin with zeros.
     first, second = milestone.unknowns.order_by("number")[:2]
     Unknown.objects.filter(pk=first.pk).update(
@@ -160,7 +165,7 @@ def test_the_api_lists_unknowns_from_sql_as_the_serializer_writes_them(
     statuses = {row["status"] for row in fast.json()["results"]}
     assert statuses == set(Unknown.Status.values)
     assert fast.json() == {
-        "count": 11,
+        "count": 12,
         "next": None,
         "previous": None,
         "results": _by_priority(milestone),
@@ -179,7 +184,7 @@ def test_the_api_list_from_sql_pages_as_the_serializer_way_does(
     for page in ("1", "2", "3", "last"):
         fast = client.get(f"{url}&page={page}").json()
         plain = client.get(f"{url}&page={page}&status=").json()
-        assert fast["count"] == plain["count"] == 11
+        assert fast["count"] == plain["count"] == 12
         assert fast["results"] == plain["results"]
         for link in ("next", "previous"):
             assert (fast[link] or "").replace("&status=", "") == (plain[link] or "").replace(

@@ -61,6 +61,7 @@ _COLUMNS = {
         f'EXISTS (SELECT 1 FROM "{DeferralRequest._meta.db_table}" d'
         ' WHERE d."unknown_id" = u."id" AND d."status" = %(pending)s)'
     ),
+    "from_verdict": 'u."from_verdict_id"',
     "created_by": 'u."created_by_id"',
     "created_at": _iso_datetime('u."created_at"'),
     "last_activity_at": _iso_datetime('u."last_activity_at"'),
