@@ -392,6 +392,23 @@ def test_the_design_spec_editor_starts_from_its_headings(client_for, milestone, 
     assert "<h2>Goal</h2>" in page
 
 
+def test_mark_ready_says_in_words_why_it_waits_until_there_is_text(
+    client_for, milestone, tech_lead
+):
+    client = client_for(tech_lead)
+    empty = client.get(page_url("artifact-edit", milestone, SYSTEM)).content.decode()
+
+    assert 'disabled aria-describedby="mark-ready-why"' in empty
+    assert "Save some text first: an empty artifact cannot be ready." in empty
+
+    client.post(
+        page_url("artifact-edit", milestone, SYSTEM),
+        {"body": "Gateway → vault.", "base_revision": 0, "action": "save"},
+    )
+    written = client.get(page_url("artifact-edit", milestone, SYSTEM)).content.decode()
+    assert "Mark ready</button>" in written and "mark-ready-why" not in written
+
+
 def test_saving_from_the_editor_makes_a_revision_and_returns_to_it(client_for, milestone, engineer):
     client = client_for(engineer)
 

@@ -238,7 +238,8 @@ def test_seed_demo_again_writes_no_second_history():
 
 def test_the_demo_shows_review_in_depth():
     """Blocking comments settled both ways, one still open, an approval with conditions and a
-    stale approval, who is still expected, and a decision log."""
+    stale approval, comments on blocks (one outdated), who is still expected, and a decision
+    log."""
     seed()
 
     settled = Comment.objects.filter(blocking=True)
@@ -251,5 +252,14 @@ def test_the_demo_shows_review_in_depth():
     facts = services.approval_facts(open_review)
     assert any(v.stale and v.approves for v in facts.verdicts)
     assert services.pending_reviewers(open_review)
+    # Comments on blocks of the spec: the rewritten rollout paragraph's is outdated, the data
+    # model's follows its block into the new revision.
+    on_blocks = list(open_review.comments.filter(anchor_block__isnull=False))
+    places = services.comment_places(open_review.milestone, on_blocks)
+    outdated = [c.body for c in on_blocks if places[c.pk] is None]
+    followed = [c.body for c in on_blocks if places[c.pk] is not None]
+    assert outdated == ["Two weeks feels short for three steps: what do we watch before 100%?"]
+    assert followed == ["Is the column dropped on a date, or when the migration milestone is done?"]
+    assert {c.revision for c in on_blocks} == {1}
     kinds = {d.kind for d in decisions(condition.milestone)}
     assert {"comment_overruled", "blocking_resolved", "condition_added", "review_closed"} <= kinds

@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from planning import blocks, demo_history, services
 from planning import demo_content as text
-from planning import demo_history, services
 from planning.models import Milestone, Project, Unknown
 from planning.workflow import ArtifactKind, ArtifactStatus, BreakoutMode, Phase
 from squads.models import Membership, Squad
@@ -42,6 +42,9 @@ CHECKOUT_PEOPLE = [
 
 
 # What the tech lead adds to the refunds design spec during its review.
+ROLLOUT_BEFORE = "5% → 50% → 100% over two weeks;"
+ROLLOUT_AFTER = "5% → 50% → 100% over three weeks, a week per step, watching refusals;"
+
 REFUND_RETRIES = """
 ## Refund retries
 Each refund carries an idempotency key made from the refund's id, so a retry
@@ -313,8 +316,27 @@ class Command(BaseCommand):
             blocking=True,
         )
         services.set_verdict(people["guest"], review, "comment")
-        # The spec answers the blocking comment after Eli approved: that approval is now stale.
-        write(review_milestone, ArtifactKind.DESIGN_SPEC, text.DESIGN_SPEC + REFUND_RETRIES, lead)
+        # Comments on two blocks of the spec: the rollout paragraph is rewritten below, so
+        # the comment on it turns outdated; the data model stays, and its comment follows it.
+        spec_blocks = {b.source.split()[0]: b.index for b in blocks.split_blocks(text.DESIGN_SPEC)}
+        services.add_comment(
+            eng1,
+            review,
+            body="Two weeks feels short for three steps: what do we watch before 100%?",
+            artifact_kind=ArtifactKind.DESIGN_SPEC,
+            anchor_block=spec_blocks["Behind"],
+        )
+        services.add_comment(
+            eng2,
+            review,
+            body="Is the column dropped on a date, or when the migration milestone is done?",
+            artifact_kind=ArtifactKind.DESIGN_SPEC,
+            anchor_block=spec_blocks["`payment_method.token`"],
+        )
+        # The spec answers the blocking comment and the rollout question after Eli approved:
+        # that approval is now stale.
+        rewritten = text.DESIGN_SPEC.replace(ROLLOUT_BEFORE, ROLLOUT_AFTER)
+        write(review_milestone, ArtifactKind.DESIGN_SPEC, rewritten + REFUND_RETRIES, lead)
 
         done = through_unknowns(
             "Card expiry reminders",
